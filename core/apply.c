@@ -1,0 +1,2 @@
+/* ferry core: apply.c (being written). */
+#include <config.h>

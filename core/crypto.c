@@ -1,0 +1,2 @@
+/* ferry core: crypto.c (being written). */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* ferry core: loader.c (being written). */
+#include <config.h>

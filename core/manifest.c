@@ -1,0 +1,2 @@
+/* ferry core: manifest.c (being written). */
+#include <config.h>

@@ -1,0 +1,3 @@
+#ifndef FERRY_CORE_MANIFEST_H
+#define FERRY_CORE_MANIFEST_H
+#endif

@@ -1,0 +1,2 @@
+/* ferry core: objects.c (being written). */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* ferry core: schema.c (being written). */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* ferry core: store.c (being written). */
+#include <config.h>

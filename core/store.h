@@ -1,0 +1,128 @@
+/* ferry core: the store.
+ *
+ * One sqlite database (WAL) per state directory, <state>/ferry.db, mode 0600.
+ * Safe for many reader processes and one writer at a time across processes
+ * (busy timeout; writers take BEGIN IMMEDIATE).  The schema is versioned with
+ * PRAGMA user_version and upgraded in place on open.
+ *
+ * Objects are stored like Kubernetes objects: kind, namespace, name, uid,
+ * apiVersion, generation, resourceVersion, creationTimestamp, metadata
+ * (labels and annotations), spec JSON, status JSON, and for Secrets the
+ * sealed (encrypted) data blob instead of plaintext.
+ *
+ * Version history:
+ *   1  objects
+ *   2  inventory (per provider entities) and its indexes
+ */
+#ifndef FERRY_CORE_STORE_H
+#define FERRY_CORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define FERRY_STORE_SCHEMA_VERSION 2
+
+struct ferry_store;
+
+#define FERRY_STORE_READONLY 0x1u
+
+/* Opens (creating with mode 0600 unless READONLY) and upgrades the schema. */
+struct ferry_store *ferry_internal_store_open (const char *path,
+                                               unsigned flags);
+void ferry_internal_store_close (struct ferry_store *st);
+
+/* PRAGMA user_version, or -1. */
+int ferry_internal_store_schema_version (struct ferry_store *st);
+
+/* A write transaction (BEGIN IMMEDIATE; waits for other writers up to the
+ * busy timeout).  Nested calls are not allowed.
+ */
+int ferry_internal_store_begin (struct ferry_store *st);
+int ferry_internal_store_commit (struct ferry_store *st);
+void ferry_internal_store_rollback (struct ferry_store *st);
+
+/* One stored object.  Strings and JSON are owned by the row;
+ * ferry_internal_store_row_clear frees them.
+ */
+struct ferry_store_row {
+  char *uid;                            /* RFC 4122 v4, set on insert */
+  char *kind;                           /* canonical: "Plan", "Secret", ... */
+  char *ns;
+  char *name;
+  char *api_version;                    /* "forklift.konveyor.io/v1beta1", "v1" */
+  int64_t generation;                   /* bumped on spec change */
+  int64_t resource_version;             /* bumped on any change */
+  char *created;                        /* RFC 3339 UTC */
+  json_t *metadata;                     /* {labels, annotations} or NULL */
+  json_t *spec;                         /* spec (Secret: {type}) or NULL */
+  json_t *status;                       /* or NULL */
+  unsigned char *sealed;                /* Secret data, encrypted; or NULL */
+  size_t sealed_len;                    /* bytes */
+};
+
+void ferry_internal_store_row_clear (struct ferry_store_row *row);
+
+/* 1 found (row filled), 0 not found, -1 error. */
+int ferry_internal_store_get (struct ferry_store *st, const char *kind,
+                              const char *ns, const char *name,
+                              struct ferry_store_row *row);
+
+/* Insert a new object: generates uid, sets generation = resource_version = 1
+ * and created; writes them back into row.
+ */
+int ferry_internal_store_insert (struct ferry_store *st,
+                                 struct ferry_store_row *row);
+
+/* Replace metadata/spec/sealed/api_version of an existing object (matched by
+ * kind/ns/name); the caller sets row->generation; resource_version is bumped.
+ */
+int ferry_internal_store_update (struct ferry_store *st,
+                                 struct ferry_store_row *row);
+
+int ferry_internal_store_set_status (struct ferry_store *st, const char *kind,
+                                     const char *ns, const char *name,
+                                     const json_t *status);
+
+/* 1 deleted, 0 not found, -1 error. */
+int ferry_internal_store_delete (struct ferry_store *st, const char *kind,
+                                 const char *ns, const char *name);
+
+/* Calls fn for each object of kind (ns NULL: every namespace), ordered by
+ * namespace then name.  The row is borrowed for the call.  fn returns -1 to
+ * stop (and the list returns -1).
+ */
+typedef int (*ferry_store_row_fn) (void *opaque,
+                                   const struct ferry_store_row *row);
+int ferry_internal_store_list (struct ferry_store *st, const char *kind,
+                               const char *ns, ferry_store_row_fn fn,
+                               void *opaque);
+
+/* ---- Inventory (schema v2) ------------------------------------------- */
+
+/* Insert or replace; doc is serialised. */
+int ferry_internal_store_inv_put (struct ferry_store *st,
+                                  const char *provider_uid, const char *kind,
+                                  const char *id, const char *name,
+                                  const char *parent, const json_t *doc);
+int ferry_internal_store_inv_remove (struct ferry_store *st,
+                                     const char *provider_uid,
+                                     const char *kind, const char *id);
+/* Remove all of provider_uid's entities whose sync mark is below mark. */
+int ferry_internal_store_inv_prune (struct ferry_store *st,
+                                    const char *provider_uid, int64_t mark);
+/* A new sync mark for provider_uid (puts after this carry it). */
+int64_t ferry_internal_store_inv_begin_sync (struct ferry_store *st,
+                                             const char *provider_uid);
+/* The entity doc (new reference) by id, or failing that by name; NULL and
+ * no error when absent (check ferry_get_error()[0] for errors).
+ */
+json_t *ferry_internal_store_inv_get (struct ferry_store *st,
+                                      const char *provider_uid,
+                                      const char *kind, const char *id_or_name);
+/* Array of docs of kind for provider_uid, ordered by name. */
+json_t *ferry_internal_store_inv_list (struct ferry_store *st,
+                                       const char *provider_uid,
+                                       const char *kind);
+
+#endif /* FERRY_CORE_STORE_H */

@@ -1,0 +1,2 @@
+/* ferry core: yaml.c (being written). */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* ferry core: yamlemit.c (being written). */
+#include <config.h>

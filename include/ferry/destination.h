@@ -1,0 +1,59 @@
+/* ferry: the destination module ABI.
+ *
+ * A destination module fills one static struct ferry_destination and passes
+ * it to FERRY_REGISTER_DESTINATION.  Mandatory callbacks: open, close,
+ * test_connection, volume_create, vm_create, vm_exists, cleanup.  Others are
+ * optional (NULL = not supported).  Fields are only ever appended.
+ *
+ * Ownership: arguments are borrowed; returned objects are the caller's.
+ */
+#ifndef FERRY_DESTINATION_H
+#define FERRY_DESTINATION_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "ferry/module.h"
+#include "ferry/transfer.h"
+#include "ferry/vmspec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ferry_destination {
+  struct ferry_module_header hdr;       /* stamped by FERRY_REGISTER_DESTINATION */
+
+  const char *name;                     /* the Provider spec.type it serves */
+  const char *description;
+  const char *version;
+  int thread_model;                     /* enum ferry_thread_model */
+
+  int (*open) (const struct ferry_open_args *args, void **handle);
+  void (*close) (void *handle);
+  int (*test_connection) (void *handle);
+
+  /* volume: {name, namespace, capacity (bytes), format ("raw"|"qcow2"),
+   * storageClass, accessMode, volumeMode, labels}.
+   */
+  struct ferry_volume_sink *(*volume_create) (void *handle,
+                                              const json_t *volume);
+  /* spec: the neutral VM spec (vmspec.h); volumes: array of the volume
+   * objects created for it, in disk order.
+   */
+  int (*vm_create) (void *handle, const json_t *spec, const json_t *volumes);
+  /* 1 exists, 0 does not, -1 error. */
+  int (*vm_exists) (void *handle, const char *ns, const char *name);
+  int (*vm_power_on) (void *handle, const char *ns, const char *name);
+  /* Remove exactly what ferry created for this VM of this plan. */
+  int (*cleanup) (void *handle, const char *plan, const char *vm_id);
+};
+
+#define FERRY_REGISTER_DESTINATION(d) \
+  FERRY_INTERNAL_REGISTER (d, FERRY_MODULE_DESTINATION)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_DESTINATION_H */

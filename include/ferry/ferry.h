@@ -1,0 +1,134 @@
+/* ferry: the library API (libferry).
+ *
+ * A struct ferry is one open state directory: the store, the secret key and
+ * the module registry.  It may be used from one thread at a time; open one
+ * per thread for more.  Functions return 0 / a pointer on success and -1 /
+ * NULL after reporting the error (ferry_get_error()).
+ *
+ * Ownership: json_t* and char* results are the caller's (json_decref, free)
+ * unless the name says get0, which borrows from the struct ferry.
+ */
+#ifndef FERRY_H
+#define FERRY_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "ferry/error.h"
+#include "ferry/log.h"
+#include "ferry/module.h"
+#include "ferry/provider.h"
+#include "ferry/destination.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+FERRY_API const char *ferry_version (void);
+
+/* Flags for ferry_open. */
+#define FERRY_OPEN_READONLY 0x1u        /* readers only; never create */
+#define FERRY_OPEN_NO_MODULES 0x2u      /* do not scan module directories */
+
+/* state_dir NULL: $FERRY_STATE_DIR, else $XDG_STATE_HOME/ferry, else
+ * ~/.local/state/ferry (created 0700).
+ */
+FERRY_API struct ferry *ferry_open (const char *state_dir, unsigned flags);
+FERRY_API void ferry_close (struct ferry *f);
+FERRY_API const char *ferry_get0_state_dir (struct ferry *f);
+
+/* ---- Object kinds ----------------------------------------------------- */
+
+/* "plan", "plans", "Plan", "plan.forklift.konveyor.io" -> "Plan".
+ * Returns NULL (with an error listing the known kinds) if unknown.
+ * The result is a static string.
+ */
+FERRY_API const char *ferry_kind_canonical (const char *user_kind);
+
+/* The kinds ferry stores, NULL-terminated, static. */
+FERRY_API const char *const *ferry_kinds (void);
+
+/* ---- Manifests -------------------------------------------------------- */
+
+/* Flags for ferry_apply. */
+#define FERRY_APPLY_DRY_RUN 0x1u        /* validate only, store nothing */
+
+/* Called once per object applied: action is "created", "configured" or
+ * "unchanged".
+ */
+typedef void (*ferry_apply_fn) (void *opaque, const char *kind,
+                                const char *ns, const char *name,
+                                const char *action);
+
+/* Apply every document of path: a file, a directory (*.yaml *.yml *.json,
+ * sorted, not recursive) or "-" for stdin.  All or nothing: on any error
+ * nothing from this call is stored.  Warnings (unknown fields) go to the
+ * log at warn level.  default_ns is used for objects without
+ * metadata.namespace (NULL: "default").
+ */
+FERRY_API int ferry_apply (struct ferry *f, const char *path,
+                           const char *default_ns, unsigned flags,
+                           ferry_apply_fn fn, void *opaque);
+
+/* Same for an in-memory buffer; name is used in messages. */
+FERRY_API int ferry_apply_buffer (struct ferry *f, const char *name,
+                                  const char *buf, size_t len,
+                                  const char *default_ns, unsigned flags,
+                                  ferry_apply_fn fn, void *opaque);
+
+/* ---- Objects ---------------------------------------------------------- */
+
+/* Flags for ferry_get / ferry_list. */
+#define FERRY_GET_SECRET_VALUES 0x1u    /* include decrypted Secret data */
+
+/* One object as Kubernetes shows it: apiVersion, kind, metadata (name,
+ * namespace, uid, generation, resourceVersion, creationTimestamp, labels,
+ * annotations), spec (or data for a Secret) and status.  A Secret's values
+ * are replaced by "" unless FERRY_GET_SECRET_VALUES.
+ * Returns NULL with an error "<kind> <ns>/<name> not found" when absent.
+ */
+FERRY_API json_t *ferry_get (struct ferry *f, const char *kind,
+                             const char *ns, const char *name,
+                             unsigned flags);
+
+/* Array of objects of kind; ns NULL means every namespace. */
+FERRY_API json_t *ferry_list (struct ferry *f, const char *kind,
+                              const char *ns, unsigned flags);
+
+/* Returns 0, or -1 (not found is an error). */
+FERRY_API int ferry_delete (struct ferry *f, const char *kind,
+                            const char *ns, const char *name);
+
+/* Replace an object's status (the engine's and tests' way in). */
+FERRY_API int ferry_set_status (struct ferry *f, const char *kind,
+                                const char *ns, const char *name,
+                                const json_t *status);
+
+/* ---- Output ----------------------------------------------------------- */
+
+/* YAML text of a JSON value (block style, keys in their order). */
+FERRY_API char *ferry_to_yaml (const json_t *v);
+
+/* ---- Modules ---------------------------------------------------------- */
+
+/* Array of {name, kind ("provider"|"destination"), abiVersion, structSize,
+ * file, version, description, threadModel, capabilities[]} for every module
+ * loaded, followed by {file, kind, error} for every module refused.
+ */
+FERRY_API json_t *ferry_modules (struct ferry *f);
+
+/* One module's descriptor: the fields above plus callbacks: {name: bool}. */
+FERRY_API json_t *ferry_module_dump (struct ferry *f, const char *name);
+
+/* Borrowed descriptors (the loader's zero-extended copies), or NULL. */
+FERRY_API const struct ferry_provider *
+ferry_get0_provider (struct ferry *f, const char *name);
+FERRY_API const struct ferry_destination *
+ferry_get0_destination (struct ferry *f, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_H */

@@ -1,0 +1,3 @@
+#ifndef FERRY_TEMPLATE_H
+#define FERRY_TEMPLATE_H
+#endif
