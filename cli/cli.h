@@ -1,1 +1,58 @@
+/* ferry command: what the verb files share. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "ferry/ferry.h"
+
+/* Exit codes (documented in ferry(1)). */
+#define EXIT_OK 0
+#define EXIT_ERROR 1        /* the operation failed: bad input, not found, ... */
+#define EXIT_USAGE 2        /* bad command line */
+
+enum cli_output { OUTPUT_TABLE, OUTPUT_YAML, OUTPUT_JSON, OUTPUT_NAME };
+
+/* Global options and the lazily opened library context. */
+struct cli {
+  const char *state_dir;                /* --state-dir, or NULL */
+  const char *ns;                       /* -n/--namespace, or NULL */
+  bool all_namespaces;                  /* -A */
+  struct ferry *f;                      /* opened by cli_open */
+};
+
+/* Open the state directory (once).  NULL after printing the error. */
+struct ferry *cli_open (struct cli *cli, unsigned flags);
+
+/* Print "ferry: <ferry_get_error()>" (or "ferry: <what>: <error>"). */
+void cli_error (const char *what);
+/* Print a usage error plus "Try 'ferry CMD --help'." and return EXIT_USAGE. */
+int cli_usage_error (const char *cmd, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+
+/* -o table|yaml|json|name; -1 and a usage message when unknown. */
+int cli_parse_output (const char *cmd, const char *s, enum cli_output *out);
+
+/* Write v as YAML or JSON to stdout. */
+int cli_print_value (const json_t *v, enum cli_output out);
+
+/* Print rows as an aligned table.  header and each row are arrays of
+ * strings of the same length.
+ */
+void cli_print_table (const char *const *header, size_t ncols,
+                      const json_t *rows);
+
+/* Verbs: each parses its own options with getopt_long (argv[0] is the
+ * verb) and returns an exit code.
+ */
+int cmd_apply (struct cli *cli, int argc, char **argv);
+int cmd_get (struct cli *cli, int argc, char **argv);
+int cmd_describe (struct cli *cli, int argc, char **argv);
+int cmd_delete (struct cli *cli, int argc, char **argv);
+int cmd_modules (struct cli *cli, int argc, char **argv);
+int cmd_template (struct cli *cli, int argc, char **argv);
+int cmd_version (struct cli *cli, int argc, char **argv);
+
+#endif /* FERRY_CLI_H */
