@@ -44,6 +44,12 @@ int cli_print_value (const json_t *v, enum cli_output out);
 void cli_print_table (const char *const *header, size_t ncols,
                       const json_t *rows);
 
+/* kubectl JSONPath subset for printer columns; borrowed result or NULL. */
+const json_t *cli_jsonpath (const json_t *v, const char *path);
+
+/* "5s", "3m", "2h", "4d" since an RFC 3339 UTC time; "<unknown>" if bad. */
+void cli_age (const char *rfc3339, char *buf, size_t len);
+
 /* Verbs: each parses its own options with getopt_long (argv[0] is the
  * verb) and returns an exit code.
  */

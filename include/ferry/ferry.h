@@ -49,6 +49,13 @@ FERRY_API const char *ferry_kind_canonical (const char *user_kind);
 /* The kinds ferry stores, NULL-terminated, static. */
 FERRY_API const char *const *ferry_kinds (void);
 
+/* What is known of a canonical kind: {kind, apiVersion, plural, singular,
+ * shortNames[], printerColumns[{name, type, jsonPath}]} (the CRD's
+ * additionalPrinterColumns; for Secret, kubectl's TYPE and DATA).
+ * Caller owns the result; NULL with an error for an unknown kind.
+ */
+FERRY_API json_t *ferry_kind_info (const char *kind);
+
 /* ---- Manifests -------------------------------------------------------- */
 
 /* Flags for ferry_apply. */

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install what ferry needs to build and test, from Debian's packages only.
+# Run as root (or with sudo available).  Used by the README and by .ci/run.
+set -eu
+pkgs="
+  autoconf automake libtool libltdl-dev pkg-config make gcc g++
+  libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
+  libxml2-dev libnbd-dev libpcre2-dev libcmocka-dev
+  sqlite3 valgrind man-db
+  golang-go golang-github-masterminds-sprig-dev
+"
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+echo "install-deps: installed:" $pkgs
