@@ -6,6 +6,7 @@ pkgs="
   autoconf automake libtool libltdl-dev pkg-config make gcc g++
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   libxml2-dev libnbd-dev libpcre2-dev libcmocka-dev
+  libarchive-dev qemu-utils nbdkit libnbd-bin libvirt-clients
   sqlite3 valgrind man-db
   golang-go golang-github-masterminds-sprig-dev
 "

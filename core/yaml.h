@@ -1,6 +1,14 @@
 /* ferry core: YAML (and JSON, as YAML's flow subset) into jansson values,
  * remembering where every node came from, and back out as YAML.
  */
+/* This header shares its name with libyaml's.  A file that needs libyaml
+ * defines FERRY_WANT_LIBYAML and includes <yaml.h>: the include path finds
+ * this file first, which then pulls in libyaml's.
+ */
+#if defined(FERRY_WANT_LIBYAML) && !defined(YAML_H)
+#include_next <yaml.h>
+#endif
+
 #ifndef FERRY_CORE_YAML_H
 #define FERRY_CORE_YAML_H
 
