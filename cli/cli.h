@@ -58,6 +58,9 @@ int cmd_get (struct cli *cli, int argc, char **argv);
 int cmd_describe (struct cli *cli, int argc, char **argv);
 int cmd_delete (struct cli *cli, int argc, char **argv);
 int cmd_modules (struct cli *cli, int argc, char **argv);
+int cmd_inventory (struct cli *cli, int argc, char **argv);
+int cmd_start (struct cli *cli, int argc, char **argv);
+int cmd_run (struct cli *cli, int argc, char **argv);
 int cmd_template (struct cli *cli, int argc, char **argv);
 int cmd_version (struct cli *cli, int argc, char **argv);
 

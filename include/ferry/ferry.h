@@ -112,6 +112,60 @@ FERRY_API int ferry_set_status (struct ferry *f, const char *kind,
                                 const char *ns, const char *name,
                                 const json_t *status);
 
+/* ---- Inventory -------------------------------------------------------- */
+
+/* Resync the inventory of Provider ns/name from its module (a full sync in
+ * one store transaction).  Returns the number of entities stored, or -1.
+ */
+FERRY_API int ferry_inventory_refresh (struct ferry *f, const char *ns,
+                                       const char *provider);
+
+/* Array of the provider's entities of kind (FERRY_INV_VM, ...; also the
+ * plurals "vms", "disks", "networks", "storages", "hosts").
+ */
+FERRY_API json_t *ferry_inventory_list (struct ferry *f, const char *ns,
+                                        const char *provider,
+                                        const char *kind);
+
+/* One entity by id, or failing that by name.  NULL with an error naming
+ * the provider and the id when absent.
+ */
+FERRY_API json_t *ferry_inventory_get (struct ferry *f, const char *ns,
+                                       const char *provider,
+                                       const char *kind,
+                                       const char *id_or_name);
+
+/* ---- Migrations ------------------------------------------------------- */
+
+/* Create a Migration for Plan ns/plan (named "<plan>-<5 random chars>");
+ * cutover is an RFC 3339 time or NULL.  Returns the Migration's name
+ * (caller frees) or NULL.  Refused while another Migration of the plan is
+ * running.
+ */
+FERRY_API char *ferry_plan_start (struct ferry *f, const char *ns,
+                                  const char *plan, const char *cutover);
+
+/* What ferry_migration_run reports as it goes. */
+struct ferry_run_event {
+  uint32_t struct_size;                 /* sizeof; fields are only appended */
+  const char *vm;                       /* source VM name, or NULL for the plan */
+  const char *step;                     /* pipeline step, e.g. "DiskTransfer" */
+  const char *phase;                    /* "Running", "Completed", "Failed", ... */
+  uint64_t done, total;                 /* bytes (DiskTransfer) or steps */
+  double rate;                          /* bytes per second, or 0 */
+  const char *message;                  /* a line for humans, or NULL */
+};
+typedef void (*ferry_run_fn) (void *opaque, const struct ferry_run_event *ev);
+
+/* Execute Migration ns/name in this process: each VM of its plan walks its
+ * itinerary; every transition is stored before it is acted on.  Returns 0
+ * when every VM succeeded, -1 otherwise (the Migration's status says which
+ * and why).
+ */
+FERRY_API int ferry_migration_run (struct ferry *f, const char *ns,
+                                   const char *name, ferry_run_fn fn,
+                                   void *opaque);
+
 /* ---- Output ----------------------------------------------------------- */
 
 /* YAML text of a JSON value (block style, keys in their order). */

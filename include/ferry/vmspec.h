@@ -6,6 +6,8 @@
  * defaults given.
  *
  *   name            string   target VM name (DNS-1123 subdomain)
+ *   namespace       string   target namespace (default "default"); set by
+ *                            the core from the plan, not by providers
  *   sourceId        string   the VM's id at the source
  *   cpu             object   {sockets, cores, threads}  (integers, default 1)
  *   memoryMB        integer  MiB
@@ -32,6 +34,7 @@
 #define FERRY_VMSPEC_H
 
 #define FERRY_VMSPEC_NAME "name"
+#define FERRY_VMSPEC_NAMESPACE "namespace"
 #define FERRY_VMSPEC_SOURCE_ID "sourceId"
 #define FERRY_VMSPEC_CPU "cpu"
 #define FERRY_VMSPEC_MEMORY_MB "memoryMB"

@@ -1,0 +1,143 @@
+/* ferry core: provider inventories in the store (the sink handed to
+ * provider modules, refresh, list, get).
+ */
+#include <config.h>
+
+#include <string.h>
+
+#include "instance.h"
+
+struct sink_state {
+  struct ferry_store *store;
+  const char *provider_uid;
+  int64_t mark;                         /* this sync's mark */
+  int count;                            /* entities put */
+};
+
+static int
+sink_put (struct ferry_inventory_sink *sink, const char *kind, const char *id,
+          const char *name, const char *parent, const json_t *doc)
+{
+  struct sink_state *s = sink->opaque;
+
+  if (!kind || !*kind || !id || !*id || !doc) {
+    ferry_error ("inventory: a provider put an entity without kind, id or document");
+    return -1;
+  }
+  if (ferry_internal_store_inv_put (s->store, s->provider_uid, kind, id,
+                                    name ? name : "", parent, doc) == -1)
+    return -1;
+  s->count++;
+  return 0;
+}
+
+static int
+sink_remove (struct ferry_inventory_sink *sink, const char *kind, const char *id)
+{
+  struct sink_state *s = sink->opaque;
+  return ferry_internal_store_inv_remove (s->store, s->provider_uid, kind, id);
+}
+
+static int
+sink_prune (struct ferry_inventory_sink *sink)
+{
+  struct sink_state *s = sink->opaque;
+  return ferry_internal_store_inv_prune (s->store, s->provider_uid, s->mark);
+}
+
+int
+ferry_inventory_refresh (struct ferry *f, const char *ns, const char *provider)
+{
+  struct ferry_instance *inst = ferry_internal_source_open (f, ns, provider);
+  if (!inst)
+    return -1;
+
+  struct sink_state state = { .store = f->store, .provider_uid = inst->uid };
+  struct ferry_inventory_sink sink = {
+    .struct_size = sizeof sink,
+    .opaque = &state,
+    .put = sink_put,
+    .remove = sink_remove,
+    .prune = sink_prune,
+  };
+  int r = -1;
+
+  if (ferry_internal_store_begin (f->store) == -1)
+    goto out;
+  state.mark = ferry_internal_store_inv_begin_sync (f->store, inst->uid);
+  if (state.mark < 0 || inst->provider->inventory (inst->handle, &sink) == -1) {
+    ferry_error_prefix ("inventory of provider %s/%s", ns, provider);
+    ferry_internal_store_rollback (f->store);
+    goto out;
+  }
+  if (ferry_internal_store_commit (f->store) == -1)
+    goto out;
+  ferry_log_object (FERRY_LOG_INFO, "provider", ns, provider,
+                    "inventory refreshed: %d entities", state.count);
+  r = state.count;
+ out:
+  ferry_internal_instance_close (inst);
+  return r;
+}
+
+/* "vms" -> "vm", and so on; NULL if unknown. */
+static const char *
+inventory_kind (const char *k)
+{
+  static const char *const kinds[][2] = {
+    { "vm", "vms" }, { "disk", "disks" }, { "network", "networks" },
+    { "storage", "storages" }, { "host", "hosts" }, { "cluster", "clusters" },
+    { "datacenter", "datacenters" }, { "folder", "folders" },
+  };
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp (k, kinds[i][0]) == 0 || strcmp (k, kinds[i][1]) == 0)
+      return kinds[i][0];
+  ferry_error ("unknown inventory kind '%s' (use vms, disks, networks, storages, "
+               "hosts, clusters, datacenters or folders)", k);
+  return NULL;
+}
+
+/* The stored uid of Provider ns/name, or NULL after an error. */
+static char *
+provider_uid (struct ferry *f, const char *ns, const char *name)
+{
+  struct ferry_store_row row = { 0 };
+  int r = ferry_internal_store_get (f->store, "Provider", ns, name, &row);
+  if (r == 0)
+    ferry_error ("provider %s/%s does not exist", ns, name);
+  char *uid = r == 1 ? strdup (row.uid) : NULL;
+  ferry_internal_store_row_clear (&row);
+  return uid;
+}
+
+json_t *
+ferry_inventory_list (struct ferry *f, const char *ns, const char *provider,
+                      const char *kind)
+{
+  const char *k = inventory_kind (kind);
+  if (!k)
+    return NULL;
+  CLEANUP_FREE char *uid = provider_uid (f, ns, provider);
+  if (!uid)
+    return NULL;
+  return ferry_internal_store_inv_list (f->store, uid, k);
+}
+
+json_t *
+ferry_inventory_get (struct ferry *f, const char *ns, const char *provider,
+                     const char *kind, const char *id_or_name)
+{
+  const char *k = inventory_kind (kind);
+  if (!k)
+    return NULL;
+  CLEANUP_FREE char *uid = provider_uid (f, ns, provider);
+  if (!uid)
+    return NULL;
+  ferry_clear_error ();
+  json_t *doc = ferry_internal_store_inv_get (f->store, uid, k, id_or_name);
+  if (!doc && !*ferry_get_error ())
+    ferry_error ("provider %s/%s has no %s with id or name '%s' "
+                 "(try 'ferry inventory refresh --provider %s')",
+                 ns, provider, k, id_or_name, provider);
+  return doc;
+}

@@ -1,0 +1,440 @@
+/* ferry core: one VM's cold itinerary. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <inttypes.h>
+
+#include "mapping.h"
+#include "naming.h"
+#include "pipeline.h"
+
+struct step_def {
+  const char *name;
+  const char *description;
+  int (*run) (struct ferry_vm_run *run, json_t *step);
+};
+
+static int step_initialize (struct ferry_vm_run *run, json_t *step);
+static int step_allocate (struct ferry_vm_run *run, json_t *step);
+static int step_transfer (struct ferry_vm_run *run, json_t *step);
+static int step_convert (struct ferry_vm_run *run, json_t *step);
+static int step_create (struct ferry_vm_run *run, json_t *step);
+
+static const struct step_def cold_steps[] = {
+  { "Initialize", "Initialize migration.", step_initialize },
+  { "DiskAllocation", "Allocate disks.", step_allocate },
+  { "DiskTransfer", "Transfer disks.", step_transfer },
+  { "ImageConversion", "Convert image to kubevirt.", step_convert },
+  { "VirtualMachineCreation", "Create VM.", step_create },
+};
+#define NR_COLD_STEPS (sizeof cold_steps / sizeof cold_steps[0])
+
+static void
+emit (struct ferry_vm_run *run, const char *step, const char *phase,
+      uint64_t done, uint64_t total, double rate, const char *message)
+{
+  if (!run->fn)
+    return;
+  struct ferry_run_event ev = {
+    .struct_size = sizeof ev,
+    .vm = json_string_value (json_object_get (run->vm_status, "name")),
+    .step = step, .phase = phase, .done = done, .total = total,
+    .rate = rate, .message = message,
+  };
+  run->fn (run->opaque, &ev);
+}
+
+static void
+set_now (json_t *obj, const char *key)
+{
+  char *now = ferry_internal_now_rfc3339 ();
+  if (now)
+    json_object_set_new (obj, key, json_string (now));
+  free (now);
+}
+
+int
+ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
+                              const char *vm_name)
+{
+  json_t *pipeline = json_array ();
+  for (size_t i = 0; i < NR_COLD_STEPS; i++)
+    json_array_append_new (pipeline,
+                           json_pack ("{s:s, s:s, s:s, s:{s:I, s:I}}",
+                                      "name", cold_steps[i].name,
+                                      "description", cold_steps[i].description,
+                                      "phase", "Pending",
+                                      "progress", "completed", (json_int_t) 0,
+                                      "total", (json_int_t) 1));
+  json_object_set_new (run->vm_status, "id", json_string (vm_id));
+  json_object_set_new (run->vm_status, "name", json_string (vm_name));
+  json_object_set_new (run->vm_status, "phase", json_string ("Pending"));
+  json_object_set_new (run->vm_status, "pipeline", pipeline);
+  return 0;
+}
+
+/* Record err as this VM's failure in step. */
+static void
+fail_step (struct ferry_vm_run *run, json_t *step, const char *why)
+{
+  const char *name = json_string_value (json_object_get (step, "name"));
+  json_t *error = json_pack ("{s:s, s:[s]}", "phase", name, "reasons", why);
+  json_object_set_new (step, "phase", json_string ("Failed"));
+  json_object_set (step, "error", error);
+  set_now (step, "completed");
+  json_object_set_new (run->vm_status, "phase", json_string ("Failed"));
+  json_object_set_new (run->vm_status, "error", error);
+  set_now (run->vm_status, "completed");
+  ferry_log_object (FERRY_LOG_ERROR, "migration", run->ns, run->migration,
+                    "vm %s: %s failed: %s",
+                    json_string_value (json_object_get (run->vm_status, "name")),
+                    name, why);
+  emit (run, name, "Failed", 0, 0, 0, why);
+}
+
+int
+ferry_internal_pipeline_run (struct ferry_vm_run *run)
+{
+  json_t *pipeline = json_object_get (run->vm_status, "pipeline");
+  const char *vm_phase = json_string_value (json_object_get (run->vm_status, "phase"));
+
+  if (vm_phase && (strcmp (vm_phase, "Completed") == 0))
+    return 0;                           /* done in an earlier run */
+  if (!json_object_get (run->vm_status, "started"))
+    set_now (run->vm_status, "started");
+  json_object_set_new (run->vm_status, "phase", json_string ("Running"));
+  json_object_del (run->vm_status, "error");
+
+  for (size_t i = 0; i < json_array_size (pipeline); i++) {
+    json_t *step = json_array_get (pipeline, i);
+    const char *name = json_string_value (json_object_get (step, "name"));
+    const char *phase = json_string_value (json_object_get (step, "phase"));
+    const struct step_def *def = NULL;
+
+    if (phase && strcmp (phase, "Completed") == 0)
+      continue;
+    for (size_t j = 0; j < NR_COLD_STEPS; j++)
+      if (strcmp (cold_steps[j].name, name) == 0)
+        def = &cold_steps[j];
+    if (!def) {
+      fail_step (run, step, "unknown pipeline step in the stored status");
+      run->save (run);
+      return -1;
+    }
+
+    /* The transition is stored before the step acts. */
+    json_object_set_new (step, "phase", json_string ("Running"));
+    json_object_del (step, "error");
+    set_now (step, "started");
+    json_object_set_new (run->vm_status, "phase", json_string (name));
+    if (run->save (run) == -1)
+      return -1;
+    emit (run, name, "Running", 0, 0, 0, NULL);
+
+    ferry_clear_error ();
+    if (def->run (run, step) == -1) {
+      fail_step (run, step, *ferry_get_error () ? ferry_get_error () : "failed");
+      run->save (run);
+      return -1;
+    }
+    json_object_set_new (step, "phase", json_string ("Completed"));
+    set_now (step, "completed");
+    if (run->save (run) == -1)
+      return -1;
+    emit (run, name, "Completed", 0, 0, 0, NULL);
+  }
+
+  json_object_set_new (run->vm_status, "phase", json_string ("Completed"));
+  set_now (run->vm_status, "completed");
+  json_object_set_new (run->vm_status, "conditions",
+                       json_pack ("[{s:s, s:s, s:s, s:s}]",
+                                  "type", "Succeeded", "status", "True",
+                                  "category", "Advisory",
+                                  "message", "The VM migration has SUCCEEDED."));
+  return run->save (run);
+}
+
+/* ---- Steps ------------------------------------------------------------ */
+
+static const char *
+plan_str (const struct ferry_vm_run *run, const char *key)
+{
+  return json_string_value (json_object_get (json_object_get (run->plan, "spec"), key));
+}
+
+static bool
+plan_bool (const struct ferry_vm_run *run, const char *key, bool dflt)
+{
+  json_t *v = json_object_get (json_object_get (run->plan, "spec"), key);
+  return json_is_boolean (v) ? json_is_true (v) : dflt;
+}
+
+static const char *
+target_namespace (const struct ferry_vm_run *run)
+{
+  const char *t = plan_str (run, "targetNamespace");
+  return t && *t ? t : run->ns;
+}
+
+/* Initialize: take the provider's neutral spec, name the target, map the
+ * NICs, and check the destination has no VM of that name.
+ */
+static int
+step_initialize (struct ferry_vm_run *run, json_t *step)
+{
+  const char *vm_id = json_string_value (json_object_get (run->vm_status, "id"));
+  const struct ferry_provider *p = run->source->provider;
+
+  json_t *spec = p->vm_spec (run->source->handle, vm_id);
+  if (!spec)
+    return -1;
+
+  const char *plan_name = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
+  const char *given = json_string_value (json_object_get (run->plan_vm, "targetName"));
+  const char *vm_name = json_string_value (json_object_get (run->vm_status, "name"));
+  CLEANUP_FREE char *target = ferry_internal_target_vm_name (given && *given ? given : vm_name);
+  if (!target) {
+    json_decref (spec);
+    return -1;
+  }
+  if (strcmp (target, vm_name) != 0)
+    json_object_set_new (run->vm_status, "newName", json_string (target));
+  json_object_set_new (spec, FERRY_VMSPEC_NAME, json_string (target));
+  json_object_set_new (spec, "namespace", json_string (target_namespace (run)));
+  json_object_set_new (spec, FERRY_VMSPEC_SOURCE_ID, json_string (vm_id));
+
+  /* NICs: every source network must be mapped; "ignored" ones are kept
+   * with that type so the destination drops them.
+   */
+  size_t i;
+  json_t *nic;
+  json_array_foreach (json_object_get (spec, FERRY_VMSPEC_NICS), i, nic) {
+    const char *net = json_string_value (json_object_get (nic, "network"));
+    const json_t *dst = ferry_internal_map_lookup (run->network_map, net, net);
+    if (!dst) {
+      ferry_error ("NIC %s of VM %s is on network '%s', which the plan's NetworkMap does not map",
+                   json_string_value (json_object_get (nic, "mac")), vm_name,
+                   net ? net : "(none)");
+      json_decref (spec);
+      return -1;
+    }
+    json_object_set_new (nic, "target", json_deep_copy (dst));
+  }
+
+  /* Labels and scheduling from the plan, as Forklift sets them. */
+  json_t *labels = json_deep_copy (json_object_get (json_object_get (run->plan, "spec"), "targetLabels"));
+  if (!labels)
+    labels = json_object ();
+  json_object_set_new (labels, "migration", json_string (run->migration));
+  json_object_set_new (labels, "plan", json_string (plan_name));
+  json_object_set_new (labels, "vmID", json_string (vm_id));
+  json_object_set_new (spec, "labels", labels);
+  json_t *ns_sel = json_object_get (json_object_get (run->plan, "spec"), "targetNodeSelector");
+  if (ns_sel)
+    json_object_set (spec, "nodeSelector", ns_sel);
+  json_t *aff = json_object_get (json_object_get (run->plan, "spec"), "targetAffinity");
+  if (aff)
+    json_object_set (spec, "affinity", aff);
+  if (plan_bool (run, "skipGuestConversion", false) && plan_bool (run, "useCompatibilityMode", true))
+    json_object_set_new (spec, "compatibilityMode", json_true ());
+
+  int exists = run->destination->destination->vm_exists (run->destination->handle,
+                                                         target_namespace (run), target);
+  if (exists != 0) {
+    if (exists == 1)
+      ferry_error ("a VM named %s already exists in %s at the destination",
+                   target, target_namespace (run));
+    json_decref (spec);
+    return -1;
+  }
+  json_object_set_new (run->vm_status, "spec", spec);
+  (void) step;
+  return 0;
+}
+
+/* DiskAllocation: name every volume and record its size and format. */
+static int
+step_allocate (struct ferry_vm_run *run, json_t *step)
+{
+  json_t *spec = json_object_get (run->vm_status, "spec");
+  const char *plan_name = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
+  json_t *volumes = json_array ();
+  size_t i;
+  json_t *disk;
+
+  json_array_foreach (json_object_get (spec, FERRY_VMSPEC_DISKS), i, disk) {
+    CLEANUP_FREE char *vname =
+      ferry_internal_pvc_name (run->plan, run->plan_vm, run->vm_status, disk, i);
+    if (!vname) {
+      json_decref (volumes);
+      return -1;
+    }
+    const char *ds = json_string_value (json_object_get (disk, "datastore"));
+    const json_t *sdst = ferry_internal_map_lookup (run->storage_map, ds, ds);
+    json_t *vol = json_pack ("{s:s, s:s, s:s, s:O, s:s, s:s, s:{s:s, s:s, s:O}}",
+                             "name", vname,
+                             "namespace", target_namespace (run),
+                             "vm", json_string_value (json_object_get (spec, FERRY_VMSPEC_NAME)),
+                             "capacity", json_object_get (disk, "capacity"),
+                             "format", "raw",
+                             "diskId", json_string_value (json_object_get (disk, "id")),
+                             "labels", "plan", plan_name, "migration", run->migration,
+                             "vmID", json_object_get (run->vm_status, "id"));
+    if (!vol) {
+      ferry_error ("disk %zu of VM %s has no capacity or id in its spec", i,
+                   json_string_value (json_object_get (run->vm_status, "name")));
+      json_decref (volumes);
+      return -1;
+    }
+    const char *sc = json_string_value (json_object_get (sdst, "storageClass"));
+    if (sc)
+      json_object_set_new (vol, "storageClass", json_string (sc));
+    json_t *v;
+    if ((v = json_object_get (sdst, "accessMode")))
+      json_object_set (vol, "accessMode", v);
+    if ((v = json_object_get (sdst, "volumeMode")))
+      json_object_set (vol, "volumeMode", v);
+    json_object_set_new (disk, "volume", json_string (vname));
+    json_array_append_new (volumes, vol);
+  }
+  json_object_set_new (run->vm_status, "volumes", volumes);
+  json_object_set_new (json_object_get (step, "progress"), "completed",
+                       json_integer ((json_int_t) json_array_size (volumes)));
+  json_object_set_new (json_object_get (step, "progress"), "total",
+                       json_integer ((json_int_t) json_array_size (volumes)));
+  return 0;
+}
+
+struct progress_ctx {
+  struct ferry_vm_run *run;
+  json_t *step;
+  uint64_t base;                        /* bytes of earlier disks */
+  uint64_t total;                       /* bytes of all disks */
+};
+
+static void
+on_progress (void *opaque, const struct ferry_transfer_progress *p)
+{
+  struct progress_ctx *c = opaque;
+  json_t *prog = json_object_get (c->step, "progress");
+  json_object_set_new (prog, "completed", json_integer ((json_int_t) ((c->base + p->done) >> 20)));
+  emit (c->run, "DiskTransfer", "Running", c->base + p->done, c->total, p->rate, NULL);
+}
+
+/* DiskTransfer: copy every disk into its volume.  A disk already marked
+ * done in an earlier run is not copied again.
+ */
+static int
+step_transfer (struct ferry_vm_run *run, json_t *step)
+{
+  const char *vm_id = json_string_value (json_object_get (run->vm_status, "id"));
+  json_t *volumes = json_object_get (run->vm_status, "volumes");
+  const struct ferry_provider *p = run->source->provider;
+  const struct ferry_destination *d = run->destination->destination;
+  struct progress_ctx ctx = { .run = run, .step = step };
+  json_t *vol;
+  size_t i;
+
+  json_array_foreach (volumes, i, vol)
+    ctx.total += (uint64_t) json_integer_value (json_object_get (vol, "capacity"));
+  json_t *prog = json_object_get (step, "progress");
+  json_object_set_new (prog, "total", json_integer ((json_int_t) (ctx.total >> 20)));
+  json_object_set_new (step, "annotations", json_pack ("{s:s}", "unit", "MB"));
+
+  json_t *tasks = json_object_get (step, "tasks");
+  if (!tasks) {
+    tasks = json_array ();
+    json_object_set_new (step, "tasks", tasks);
+  }
+
+  json_array_foreach (volumes, i, vol) {
+    const char *disk_id = json_string_value (json_object_get (vol, "diskId"));
+    const char *vname = json_string_value (json_object_get (vol, "name"));
+    uint64_t cap = (uint64_t) json_integer_value (json_object_get (vol, "capacity"));
+    json_t *task = json_array_get (tasks, i);
+    if (task && json_is_true (json_object_get (task, "done"))) {
+      ctx.base += cap;
+      continue;
+    }
+    if (!task) {
+      task = json_pack ("{s:s, s:{s:I, s:I}}", "name", vname, "progress",
+                        "completed", (json_int_t) 0, "total", (json_int_t) (cap >> 20));
+      json_array_append_new (tasks, task);
+    }
+    set_now (task, "started");
+    if (run->save (run) == -1)
+      return -1;
+
+    struct ferry_disk_source *src = p->disk_open (run->source->handle, vm_id, disk_id, NULL);
+    if (!src)
+      return -1;
+    struct ferry_volume_sink *sink = d->volume_create (run->destination->handle, vol);
+    if (!sink) {
+      src->ops->close (src);
+      return -1;
+    }
+    struct ferry_transfer_options opts = {
+      .struct_size = sizeof opts,
+      .verify = 1,
+      .progress = on_progress,
+      .progress_opaque = &ctx,
+    };
+    struct ferry_transfer_result res = { 0 };
+    int r = ferry_transfer (src, sink, &opts, &res);
+    src->ops->close (src);
+    if (r == -1) {
+      ferry_error_prefix ("disk %s of VM %s", disk_id, json_string_value (json_object_get (run->vm_status, "name")));
+      sink->ops->close (sink);
+      return -1;
+    }
+    if (sink->ops->close (sink) == -1)
+      return -1;
+    ctx.base += cap;
+    json_object_set_new (task, "done", json_true ());
+    set_now (task, "completed");
+    json_object_set_new (json_object_get (task, "progress"), "completed",
+                         json_integer ((json_int_t) (cap >> 20)));
+    json_object_set_new (task, "sha256", json_string (res.sha256));
+    json_object_set_new (task, "bytesWritten", json_integer ((json_int_t) res.bytes_written));
+    json_object_set_new (task, "bytesZeroed", json_integer ((json_int_t) res.bytes_zeroed));
+    json_object_set_new (prog, "completed", json_integer ((json_int_t) (ctx.base >> 20)));
+    ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
+                      "vm %s: disk %s copied to volume %s: %" PRIu64 " bytes of data, sha256 %s",
+                      json_string_value (json_object_get (run->vm_status, "name")),
+                      disk_id, vname, res.bytes_written, res.sha256);
+    if (run->save (run) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* ImageConversion: guest conversion (virt-v2v-in-place) is the migration
+ * engine's issue; until it lands, a plan must ask for a raw copy.
+ */
+static int
+step_convert (struct ferry_vm_run *run, json_t *step)
+{
+  if (plan_bool (run, "skipGuestConversion", false)) {
+    json_object_set_new (json_object_get (step, "progress"), "completed", json_integer (1));
+    return 0;
+  }
+  ferry_error ("guest conversion (virt-v2v-in-place) is not available in this ferry yet: "
+               "set spec.skipGuestConversion: true in the Plan for a raw copy");
+  return -1;
+}
+
+/* VirtualMachineCreation: the destination writes the VM. */
+static int
+step_create (struct ferry_vm_run *run, json_t *step)
+{
+  const struct ferry_destination *d = run->destination->destination;
+  json_t *spec = json_object_get (run->vm_status, "spec");
+  if (d->vm_create (run->destination->handle, spec,
+                    json_object_get (run->vm_status, "volumes")) == -1)
+    return -1;
+  json_object_set_new (json_object_get (step, "progress"), "completed", json_integer (1));
+  return 0;
+}
