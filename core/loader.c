@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -151,7 +152,7 @@ refuse (struct ferry_modules *m, const char *file, uint32_t kind,
 static const struct loaded_module *
 find_module (const struct ferry_modules *m, uint32_t kind, const char *name)
 {
-  if (!m)
+  if (!m || !name)
     return NULL;
   for (size_t i = 0; i < m->nr_mods; i++) {
     const struct loaded_module *lm = m->mods[i];
@@ -229,6 +230,21 @@ load_one (struct ferry_modules *m, const char *file, uint32_t want_kind)
   }
   if (!h) {
     const char *e = lt_dlerror ();
+    /* libltdl says only "file not found" when its strategies are exhausted;
+     * the dynamic linker knows why (not ELF, wrong class, a missing
+     * library, an undefined symbol).  Ask it, for the message only.  If it
+     * unexpectedly succeeds the handle is left open: never unloaded.
+     */
+    const char *why = NULL;
+    if (!dlopen (file, RTLD_LAZY | RTLD_LOCAL))
+      why = dlerror ();
+    if (why) {
+      /* dlerror() usually starts with the file name already. */
+      size_t flen = strlen (file);
+      if (strncmp (why, file, flen) == 0 && strncmp (why + flen, ": ", 2) == 0)
+        why += flen + 2;
+      e = why;
+    }
     return refuse (m, file, 0, "cannot load: %s", e ? e : "unknown error");
   }
 
@@ -736,7 +752,8 @@ ferry_get0_provider (struct ferry *f, const char *name)
     return NULL;
   lm = find_module (m, FERRY_MODULE_PROVIDER, name);
   if (!lm) {
-    ferry_error ("no provider module named %s is loaded", name);
+    ferry_error ("no provider module named %s is loaded",
+                 name ? name : "(null)");
     return NULL;
   }
   return &lm->u.provider;
@@ -752,7 +769,8 @@ ferry_get0_destination (struct ferry *f, const char *name)
     return NULL;
   lm = find_module (m, FERRY_MODULE_DESTINATION, name);
   if (!lm) {
-    ferry_error ("no destination module named %s is loaded", name);
+    ferry_error ("no destination module named %s is loaded",
+                 name ? name : "(null)");
     return NULL;
   }
   return &lm->u.destination;

@@ -174,12 +174,18 @@ FERRY_API char *ferry_to_yaml (const json_t *v);
 /* ---- Modules ---------------------------------------------------------- */
 
 /* Array of {name, kind ("provider"|"destination"), abiVersion, structSize,
- * file, version, description, threadModel, capabilities[]} for every module
- * loaded, followed by {file, kind, error} for every module refused.
+ * file, version, description, threadModel ("serialize_all"|
+ * "serialize_handle"|"parallel"), capabilities[] (the can_* callbacks it
+ * has, without "can_")} for every module loaded, in search order, followed
+ * by {file, kind (when known), error ("<file>: <reason>")} for every module
+ * refused.  NULL (with an error) when opened with FERRY_OPEN_NO_MODULES.
  */
 FERRY_API json_t *ferry_modules (struct ferry *f);
 
-/* One module's descriptor: the fields above plus callbacks: {name: bool}. */
+/* One module's descriptor: the fields above plus callbacks: {name: bool}.
+ * name is "NAME", "provider/NAME" or "destination/NAME"; a bare NAME that
+ * names both a provider and a destination is an error (ambiguous).
+ */
 FERRY_API json_t *ferry_module_dump (struct ferry *f, const char *name);
 
 /* Borrowed descriptors (the loader's zero-extended copies), or NULL. */

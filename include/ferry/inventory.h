@@ -10,6 +10,7 @@
 #ifndef FERRY_INVENTORY_H
 #define FERRY_INVENTORY_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 #include "ferry/error.h"
