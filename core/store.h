@@ -32,6 +32,9 @@ struct ferry_store *ferry_internal_store_open (const char *path,
                                                unsigned flags);
 void ferry_internal_store_close (struct ferry_store *st);
 
+/* How long a writer waits for another (default 10000 ms). */
+int ferry_internal_store_set_busy_timeout (struct ferry_store *st, int ms);
+
 /* PRAGMA user_version, or -1. */
 int ferry_internal_store_schema_version (struct ferry_store *st);
 
@@ -63,7 +66,16 @@ struct ferry_store_row {
 
 void ferry_internal_store_row_clear (struct ferry_store_row *row);
 
-/* 1 found (row filled), 0 not found, -1 error. */
+/* Report "<kind> <ns>/<name> not found" with the kind in lower case, as
+ * kubectl prints it: "plan default/foo not found".  The one form used for
+ * absent objects everywhere.
+ */
+void ferry_internal_not_found_error (const char *kind, const char *ns,
+                                     const char *name);
+
+/* 1 found (row filled), 0 not found, -1 error.  row must be zeroed or
+ * cleared; the caller clears it.
+ */
 int ferry_internal_store_get (struct ferry_store *st, const char *kind,
                               const char *ns, const char *name,
                               struct ferry_store_row *row);
@@ -90,7 +102,7 @@ int ferry_internal_store_delete (struct ferry_store *st, const char *kind,
 
 /* Calls fn for each object of kind (ns NULL: every namespace), ordered by
  * namespace then name.  The row is borrowed for the call.  fn returns -1 to
- * stop (and the list returns -1).
+ * stop (and the list returns -1).  fn may use the store, but not list again.
  */
 typedef int (*ferry_store_row_fn) (void *opaque,
                                    const struct ferry_store_row *row);
@@ -100,7 +112,10 @@ int ferry_internal_store_list (struct ferry_store *st, const char *kind,
 
 /* ---- Inventory (schema v2) ------------------------------------------- */
 
-/* Insert or replace; doc is serialised. */
+/* Insert or replace; doc is serialised (compact, sorted keys).  A sync
+ * of many entities belongs in one ferry_internal_store_begin/commit: each
+ * put outside a transaction is a commit of its own (and an fsync).
+ */
 int ferry_internal_store_inv_put (struct ferry_store *st,
                                   const char *provider_uid, const char *kind,
                                   const char *id, const char *name,
@@ -108,7 +123,10 @@ int ferry_internal_store_inv_put (struct ferry_store *st,
 int ferry_internal_store_inv_remove (struct ferry_store *st,
                                      const char *provider_uid,
                                      const char *kind, const char *id);
-/* Remove all of provider_uid's entities whose sync mark is below mark. */
+/* Remove all of provider_uid's entities whose sync mark is below mark.
+ * Deleting a Provider object (ferry_internal_store_delete) also removes
+ * the inventory stored under its uid.
+ */
 int ferry_internal_store_inv_prune (struct ferry_store *st,
                                     const char *provider_uid, int64_t mark);
 /* A new sync mark for provider_uid (puts after this carry it). */
@@ -124,5 +142,11 @@ json_t *ferry_internal_store_inv_get (struct ferry_store *st,
 json_t *ferry_internal_store_inv_list (struct ferry_store *st,
                                        const char *provider_uid,
                                        const char *kind);
+/* The entity's revision (1 when first put, +1 each time its doc, name or
+ * parent changes), 0 when absent, -1 on error.
+ */
+int64_t ferry_internal_store_inv_revision (struct ferry_store *st,
+                                           const char *provider_uid,
+                                           const char *kind, const char *id);
 
 #endif /* FERRY_CORE_STORE_H */

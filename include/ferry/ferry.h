@@ -92,7 +92,8 @@ FERRY_API int ferry_apply_buffer (struct ferry *f, const char *name,
 /* One object as Kubernetes shows it: apiVersion, kind, metadata (name,
  * namespace, uid, generation, resourceVersion, creationTimestamp, labels,
  * annotations), spec (or data for a Secret) and status.  A Secret's values
- * are replaced by "" unless FERRY_GET_SECRET_VALUES.
+ * are shown as "(hidden: N bytes)" (deliberately not valid base64, so it
+ * cannot be applied back) unless FERRY_GET_SECRET_VALUES, which gives base64.
  * Returns NULL with an error "<kind> <ns>/<name> not found" when absent.
  */
 FERRY_API json_t *ferry_get (struct ferry *f, const char *kind,
