@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +203,8 @@ is_yaml_float (const char *s)
 static json_t *
 float_value (double d)
 {
-  if (d == floor (d) && fabs (d) < 9.2e18)
+  /* Integral and well inside int64 (no libm needed for the test). */
+  if (d > -9.2e18 && d < 9.2e18 && (double) (int64_t) d == d)
     return json_integer ((json_int_t) d);
   return json_real (d);
 }
@@ -247,7 +248,7 @@ ferry_internal_yaml_resolve_plain (const char *text, size_t len)
     double d;
     errno = 0;
     d = strtod (plain, NULL);
-    if (isinf (d))                      /* Go: ParseFloat range error: a string */
+    if (d > DBL_MAX || d < -DBL_MAX)    /* Go: ParseFloat range error: a string */
       return json_stringn (text, len);
     return float_value (d);
   }
@@ -545,6 +546,29 @@ maybe_key (struct builder *b, const char *text, size_t len, bool plain,
   }
   top->key_line = m->line + 1;
   top->key_col = m->column + 1;
+  if (!(plain && len == 2 && memcmp (text, "<<", 2) == 0)) {
+    /* Duplicates are found here, while the first key's position is still
+     * the one recorded for the path.
+     */
+    CLEANUP_FREE char *k = strndup (text, len);
+    json_t *first_pos;
+    if (!k) {
+      ferry_error_errno (errno, "%s: strdup", b->name);
+      return -1;
+    }
+    if (json_object_get (top->container, k) &&
+        !json_object_get (top->merged, k)) {
+      CLEANUP_FREE char *p = ferry_internal_yaml_path_key (top->path, k);
+      first_pos = p ? json_object_get (b->positions, p) : NULL;
+      ferry_error ("%s:%zu:%zu: %s: duplicate key \"%s\" (first at line "
+                   "%" JSON_INTEGER_FORMAT " column %" JSON_INTEGER_FORMAT
+                   "); a key may appear once in a mapping",
+                   b->name, top->key_line, top->key_col, p ? p : "", k,
+                   json_integer_value (json_array_get (first_pos, 0)),
+                   json_integer_value (json_array_get (first_pos, 1)));
+      return -1;
+    }
+  }
   if (plain && len == 2 && memcmp (text, "<<", 2) == 0) {
     top->merge_key = true;
     top->key = strdup ("<<");
@@ -806,8 +830,10 @@ ferry_internal_yaml_parse (const char *name, const char *buf, size_t len,
     ferry_error ("%s: cannot initialise the YAML parser", name);
     return -1;
   }
+  /* No yaml_parser_set_encoding: libyaml then skips a UTF-8 BOM (UTF-16
+   * cannot get here, it has NUL bytes).
+   */
   yaml_parser_set_input_string (&parser, (const unsigned char *) buf, len);
-  yaml_parser_set_encoding (&parser, YAML_UTF8_ENCODING);
 
   while (!done) {
     yaml_event_t ev;
