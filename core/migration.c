@@ -27,7 +27,7 @@ load_object (struct ferry *f, const char *kind, const char *ns,
     ferry_internal_store_row_clear (&row);
     return NULL;
   }
-  json_t *obj = json_pack ("{s:{s:s, s:s, s:s}, s:O?, s:O?}",
+  json_t *obj = json_pack ("{s:{s:s, s:s, s:s}, s:O*, s:O*}",
                            "metadata", "name", row.name, "namespace", row.ns,
                            "uid", row.uid,
                            "spec", row.spec, "status", row.status);
@@ -211,9 +211,8 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     return -1;
 
   struct run_state state = { .f = f, .ns = ns, .name = name };
-  state.status = json_deep_copy (json_object_get (mig, "status"));
-  if (!state.status)
-    state.status = json_object ();
+  json_t *old = json_object_get (mig, "status");
+  state.status = json_is_object (old) ? json_deep_copy (old) : json_object ();
   const char *phase = json_string_value (json_object_get (state.status, "phase"));
   if (phase && (strcmp (phase, "Succeeded") == 0 || strcmp (phase, "Canceled") == 0)) {
     ferry_error ("migration %s/%s has already ended (%s); start the plan again for a new one",

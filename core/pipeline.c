@@ -142,6 +142,8 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
     }
     json_object_set_new (step, "phase", json_string ("Completed"));
     set_now (step, "completed");
+    json_t *prog = json_object_get (step, "progress");
+    json_object_set (prog, "completed", json_object_get (prog, "total"));
     if (run->save (run) == -1)
       return -1;
     emit (run, name, "Completed", 0, 0, 0, NULL);
@@ -213,11 +215,17 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   json_t *nic;
   json_array_foreach (json_object_get (spec, FERRY_VMSPEC_NICS), i, nic) {
     const char *net = json_string_value (json_object_get (nic, "network"));
-    const json_t *dst = ferry_internal_map_lookup (run->network_map, net, net);
+    CLEANUP_JSON_DECREF json_t *ent = net
+      ? ferry_internal_store_inv_get (run->f->store, run->source->uid, FERRY_INV_NETWORK, net)
+      : NULL;
+    const char *net_name = ent ? json_string_value (json_object_get (ent, "name")) : NULL;
+    const json_t *dst = ferry_internal_map_lookup (run->network_map, net,
+                                                   net_name ? net_name : net);
     if (!dst) {
-      ferry_error ("NIC %s of VM %s is on network '%s', which the plan's NetworkMap does not map",
+      ferry_error ("NIC %s of VM %s is on network '%s'%s%s%s, which the plan's NetworkMap does not map",
                    json_string_value (json_object_get (nic, "mac")), vm_name,
-                   net ? net : "(none)");
+                   net ? net : "(none)", net_name ? " (" : "",
+                   net_name ? net_name : "", net_name ? ")" : "");
       json_decref (spec);
       return -1;
     }
@@ -255,6 +263,42 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   return 0;
 }
 
+/* The StorageMap destination of a disk, in *dst.  The disk's storage is
+ * its datastore (or storage) id, or the source's only storage when the
+ * provider has just one (OVA's dummy storage).  -1 when the plan has a
+ * StorageMap that does not map it.
+ */
+static int
+storage_of (struct ferry_vm_run *run, const json_t *disk, const json_t **dst)
+{
+  const char *id = json_string_value (json_object_get (disk, "datastore"));
+  CLEANUP_JSON_DECREF json_t *ent = NULL, *all = NULL;
+
+  *dst = NULL;
+  if (!run->storage_map)
+    return 0;
+  if (!id)
+    id = json_string_value (json_object_get (disk, "storage"));
+  if (id)
+    ent = ferry_internal_store_inv_get (run->f->store, run->source->uid, FERRY_INV_STORAGE, id);
+  else {
+    all = ferry_internal_store_inv_list (run->f->store, run->source->uid, FERRY_INV_STORAGE);
+    if (json_array_size (all) == 1)
+      ent = json_incref (json_array_get (all, 0));
+  }
+  const char *eid = ent ? json_string_value (json_object_get (ent, "id")) : id;
+  const char *name = ent ? json_string_value (json_object_get (ent, "name")) : NULL;
+  *dst = ferry_internal_map_lookup (run->storage_map, eid, name ? name : eid);
+  if (!*dst) {
+    ferry_error ("disk %s of VM %s is on storage '%s'%s%s%s, which the plan's StorageMap does not map",
+                 json_string_value (json_object_get (disk, "id")),
+                 json_string_value (json_object_get (run->vm_status, "name")),
+                 eid ? eid : "(unknown)", name ? " (" : "", name ? name : "", name ? ")" : "");
+    return -1;
+  }
+  return 0;
+}
+
 /* DiskAllocation: name every volume and record its size and format. */
 static int
 step_allocate (struct ferry_vm_run *run, json_t *step)
@@ -272,8 +316,11 @@ step_allocate (struct ferry_vm_run *run, json_t *step)
       json_decref (volumes);
       return -1;
     }
-    const char *ds = json_string_value (json_object_get (disk, "datastore"));
-    const json_t *sdst = ferry_internal_map_lookup (run->storage_map, ds, ds);
+    const json_t *sdst = NULL;
+    if (storage_of (run, disk, &sdst) == -1) {
+      json_decref (volumes);
+      return -1;
+    }
     json_t *vol = json_pack ("{s:s, s:s, s:s, s:O, s:s, s:s, s:{s:s, s:s, s:O}}",
                              "name", vname,
                              "namespace", target_namespace (run),

@@ -80,6 +80,11 @@ plain_ok (const char *s, size_t n)
     if (c == 0xef || c == 0xc2 || c == 0xe2)
       return false;
   }
+  /* YAML 1.1 readers (PyYAML, older Go ones) take 00:50:56:00:00:2a or
+   * 1:20 as base-60 numbers; quote digits-and-colons for them too.
+   */
+  if ((s[0] >= '0' && s[0] <= '9') && memchr (s, ':', n))
+    return false;
   v = ferry_internal_yaml_resolve_plain (s, n);
   same = v && json_is_string (v);
   json_decref (v);

@@ -7,7 +7,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${FERRY_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/ferry-demo.XXXXXX")}
 export FERRY_STATE_DIR="$work/state"
-ferry () { "$top/run" ferry "$@"; }
+build=${FERRY_BUILDDIR:-$top}   # where ./configure ran (the source tree for the README)
+ferry () { "$build/run" ferry "$@"; }
 
 echo "== building an OVA in $work/source"
 "$top/tests/make-ova.sh" "$work/build" demo-vm >/dev/null
@@ -17,6 +18,18 @@ mv "$work/build/demo-vm.ova" "$work/source/"
 echo "== applying the manifests"
 # Only the mktemp path is substituted into the YAML.
 ferry apply -f - <<YAML
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ova-demo
+  namespace: demo
+  labels:
+    createdForProviderType: ova
+    createdForResourceType: providers
+type: Opaque
+stringData:
+  url: $work/source
+---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Provider
 metadata:
@@ -25,6 +38,7 @@ metadata:
 spec:
   type: ova
   url: $work/source
+  secret: {name: ova-demo, namespace: demo}
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: NetworkMap
@@ -71,6 +85,7 @@ spec:
 YAML
 
 echo "== the source inventory"
+ferry inventory refresh --provider ova-demo -n demo
 ferry inventory vms --provider ova-demo -n demo
 
 echo "== migrating"
