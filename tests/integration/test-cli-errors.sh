@@ -35,7 +35,7 @@ check () {            # check NAME EXPECTED-TEXT...
 
 # Malformed YAML (after a good document).
 printf '%s---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\nmetadata:\n  name: [x\n' "$good" > "$d/malformed.yaml"
-check malformed.yaml "malformed.yaml:11:"
+check malformed.yaml "malformed.yaml:12:1:" "started at line 11"
 
 # Wrong apiVersion / kind.
 printf '%s---\napiVersion: forklift.konveyor.io/v1\nkind: Plan\nmetadata:\n  name: p\nspec: {}\n' "$good" > "$d/apiversion.yaml"
