@@ -1,0 +1,1 @@
+{{.VmName}}-disk-{{.DiskIndex}}

@@ -1,0 +1,1 @@
+{{if .Shared}}shared-{{end}}{{.VmName}}-{{.DiskIndex}}

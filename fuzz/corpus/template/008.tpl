@@ -1,0 +1,1 @@
+{{if eq .NetworkType "pod"}}pod{{else}}multus-{{.NetworkIndex}}{{end}}

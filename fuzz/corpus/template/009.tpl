@@ -1,0 +1,1 @@
+{{.NetworkNamespace}}-{{.NetworkName}}-{{.NetworkType}}

@@ -1,0 +1,1 @@
+{{.VmName | lower | replace "_" "-" | replace "." "-" | replace " " "-"}}

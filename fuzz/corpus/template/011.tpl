@@ -1,0 +1,1 @@
+{{lower .VmName | regexReplaceAll "[^a-z0-9-]" "-" | trunc 63 | trimSuffix "-"}}

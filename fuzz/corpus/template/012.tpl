@@ -1,0 +1,1 @@
+{{printf "%s-%03d" .TargetVmName .DiskIndex}}

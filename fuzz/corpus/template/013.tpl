@@ -1,0 +1,1 @@
+{{.TargetVmName}}-{{.VmId}}-{{.DiskIndex}}

@@ -1,0 +1,1 @@
+{{.WinDriveLetter | upper}}-drive

@@ -1,0 +1,1 @@
+{{.DiskId | lower | nospace}}

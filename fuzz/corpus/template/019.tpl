@@ -1,0 +1,1 @@
+a {{- /* trimmed comment */ -}} b

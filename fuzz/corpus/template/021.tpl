@@ -1,0 +1,3 @@
+a
+  {{- .DiskIndex}}
+  b

@@ -1,0 +1,1 @@
+{{regexReplaceAll "$" "abc\n" "$"}}

@@ -1,0 +1,1 @@
+{{if .RootDiskIndex}}nonzero{{else}}zero{{end}}

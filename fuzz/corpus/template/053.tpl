@@ -1,0 +1,1 @@
+{{mustRegexReplaceAll "(?i)ABC" "xabcx" "-"}}

@@ -1,0 +1,1 @@
+{{regexReplaceAll "(?P<first>\\w+)" "hello world" "<${first}>"}}

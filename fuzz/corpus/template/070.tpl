@@ -1,0 +1,1 @@
+{{.TargetVmName | upper | lower}}

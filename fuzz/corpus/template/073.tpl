@@ -1,0 +1,1 @@
+{{if .Shared}}yes{{end}}

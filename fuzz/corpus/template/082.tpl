@@ -1,0 +1,1 @@
+{{printf "%05d" .DiskIndex}}

@@ -1,0 +1,1 @@
+{{printf "%-6t|" true}}

@@ -1,0 +1,1 @@
+{{eq (add 1 1) .Shared}}

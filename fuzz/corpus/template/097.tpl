@@ -1,0 +1,1 @@
+{{substr 100 -1 "hello"}}

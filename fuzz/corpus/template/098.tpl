@@ -1,0 +1,1 @@
+{{mustRegexReplaceAll "(a)" "a" "$01"}}
