@@ -63,5 +63,12 @@ int cmd_start (struct cli *cli, int argc, char **argv);
 int cmd_run (struct cli *cli, int argc, char **argv);
 int cmd_template (struct cli *cli, int argc, char **argv);
 int cmd_version (struct cli *cli, int argc, char **argv);
+int cmd_validate (struct cli *cli, int argc, char **argv);
+
+/* Plan conditions (cmd-validate.c): whether one is Ready, and each as
+ * "TYPE (CATEGORY): message", its items and "To fix: suggestion", indented.
+ */
+bool cli_conditions_ready (const json_t *conditions);
+void cli_print_conditions (const json_t *conditions, int indent);
 
 #endif /* FERRY_CLI_H */

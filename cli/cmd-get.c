@@ -275,9 +275,18 @@ cmd_describe (struct cli *cli, int argc, char **argv)
   struct ferry *f = cli_open (cli, 0);
   if (!f)
     return EXIT_ERROR;
+  /* --- plan validation: a plan is validated before it is shown. */
+  json_t *conds = NULL;
+  if (strcmp (kind, "Plan") == 0) {
+    conds = ferry_plan_validate (f, cli->ns ? cli->ns : "default", argv[optind + 1]);
+    if (!conds && !strstr (ferry_get_error (), "not found"))
+      cli_error ("validate");
+  }
+  /* --- end of plan validation */
   json_t *obj = ferry_get (f, kind, cli->ns ? cli->ns : "default", argv[optind + 1], 0);
   if (!obj) {
     cli_error (NULL);
+    json_decref (conds);
     return EXIT_ERROR;
   }
   json_t *meta = json_object_get (obj, "metadata");
@@ -310,6 +319,13 @@ cmd_describe (struct cli *cli, int argc, char **argv)
       print_section ("Spec", json_object_get (obj, "spec"));
     if (json_object_get (obj, "status"))
       print_section ("Status", json_object_get (obj, "status"));
+    /* --- plan validation: the conditions, with what to do. */
+    if (conds) {
+      printf ("Conditions:\n");
+      cli_print_conditions (conds, 2);
+      json_decref (conds);
+    }
+    /* --- end of plan validation */
   }
   printf ("Events:      <none>\n");
   json_decref (obj);

@@ -18,6 +18,7 @@ static const struct verb {
   { "get", cmd_get, "List objects of a kind, or show one" },
   { "describe", cmd_describe, "Show one object in detail" },
   { "delete", cmd_delete, "Delete one object" },
+  { "validate", cmd_validate, "Validate a plan (conditions, as Forklift's); exit 1 when not Ready" },
   { "start", cmd_start, "Start a migration of a plan (--wait: run it and follow it)" },
   { "run", cmd_run, "Execute or resume a migration in the foreground" },
   { "inventory", cmd_inventory, "Show or refresh a source provider's inventory" },

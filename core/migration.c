@@ -11,6 +11,7 @@
 
 #include "instance.h"
 #include "pipeline.h"
+#include "validation.h"
 
 /* A stored object's spec (new reference) or NULL (error set when
  * missing).
@@ -69,6 +70,20 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   CLEANUP_JSON_DECREF json_t *p = load_object (f, "Plan", ns, plan, "start");
   if (!p)
     return NULL;
+
+  /* --- plan validation: only a Ready plan starts. */
+  {
+    CLEANUP_JSON_DECREF json_t *conds = NULL;
+    if (ferry_internal_plan_validate (f, ns, plan, &conds) == -1)
+      return NULL;
+    if (!ferry_internal_conditions_ready (conds)) {
+      CLEANUP_FREE char *why = ferry_internal_conditions_blocking (conds);
+      ferry_error ("plan %s/%s is not ready: %s (see 'ferry validate plan %s -n %s')",
+                   ns, plan, why ? why : "it has blocking conditions", plan, ns);
+      return NULL;
+    }
+  }
+  /* --- end of plan validation */
 
   if (ferry_internal_store_begin (f->store) == -1)
     return NULL;

@@ -141,10 +141,23 @@ FERRY_API json_t *ferry_inventory_get (struct ferry *f, const char *ns,
 /* Create a Migration for Plan ns/plan (named "<plan>-<5 random chars>");
  * cutover is an RFC 3339 time or NULL.  Returns the Migration's name
  * (caller frees) or NULL.  Refused while another Migration of the plan is
- * running.
+ * running, and when the plan is not Ready (ferry_plan_validate; the error
+ * lists the blocking conditions' messages).
  */
 FERRY_API char *ferry_plan_start (struct ferry *f, const char *ns,
                                   const char *plan, const char *cutover);
+
+/* Validate Plan ns/name as Forklift does and store the result in its
+ * status.conditions (other status fields are kept).  Returns the
+ * conditions (caller frees): an array of {type, status, category
+ * (Critical, Error, Warn, Advisory, or Required for Ready), reason,
+ * message, suggestion, items[], lastTransitionTime}.  The plan is ready
+ * when one condition has type "Ready" (only with no Critical or Error
+ * condition).  The source inventory is synced first only if it is empty.
+ * NULL with an error when the plan cannot be read or its status written.
+ */
+FERRY_API json_t *ferry_plan_validate (struct ferry *f, const char *ns,
+                                       const char *name);
 
 /* What ferry_migration_run reports as it goes. */
 struct ferry_run_event {
