@@ -32,6 +32,18 @@ void cli_error (const char *what);
 int cli_usage_error (const char *cmd, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
 
+/* Options of a verb that takes only -n/--namespace and -h/--help: help is
+ * its --help text.  Returns -1 to go on, or the exit code to return.
+ */
+int cli_parse_ns_options (struct cli *cli, int argc, char **argv,
+                          const char *cmd, const char *help);
+
+/* The KIND NAME arguments after the options: *kind is the canonical kind.
+ * Returns -1 to go on, or the exit code to return (after the message).
+ */
+int cli_kind_name_args (const char *cmd, int argc, char **argv,
+                        const char **kind);
+
 /* -o table|yaml|json|name; -1 and a usage message when unknown. */
 int cli_parse_output (const char *cmd, const char *s, enum cli_output *out);
 

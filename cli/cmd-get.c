@@ -244,34 +244,18 @@ print_section (const char *label, const json_t *v)
 int
 cmd_describe (struct cli *cli, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "namespace", required_argument, NULL, 'n' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c;
+  const char *kind;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "n:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'n': cli->ns = optarg; break;
-    case 'h':
-      printf ("Usage: ferry describe KIND NAME [-n NAMESPACE]\n"
-              "Show one object in detail: metadata, spec and status (conditions\n"
-              "with what to do).  Secret values are never shown, only their sizes.\n"
-              "\n"
-              "  -n, --namespace NS   namespace (default: default)\n"
-              "  -h, --help           show this help\n");
-      return EXIT_OK;
-    default: return cli_usage_error ("describe", "bad option");
-    }
-  }
-  if (argc - optind != 2)
-    return cli_usage_error ("describe", "needs KIND and NAME");
-  const char *kind = ferry_kind_canonical (argv[optind]);
-  if (!kind) {
-    cli_error (NULL);
-    return EXIT_USAGE;
-  }
+  if ((r = cli_parse_ns_options (cli, argc, argv, "describe",
+        "Usage: ferry describe KIND NAME [-n NAMESPACE]\n"
+        "Show one object in detail: metadata, spec and status (conditions\n"
+        "with what to do).  Secret values are never shown, only their sizes.\n"
+        "\n"
+        "  -n, --namespace NS   namespace (default: default)\n"
+        "  -h, --help           show this help\n")) >= 0
+      || (r = cli_kind_name_args ("describe", argc, argv, &kind)) >= 0)
+    return r;
   struct ferry *f = cli_open (cli, 0);
   if (!f)
     return EXIT_ERROR;
@@ -335,33 +319,17 @@ cmd_describe (struct cli *cli, int argc, char **argv)
 int
 cmd_delete (struct cli *cli, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "namespace", required_argument, NULL, 'n' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c;
+  const char *kind;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "n:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'n': cli->ns = optarg; break;
-    case 'h':
-      printf ("Usage: ferry delete KIND NAME [-n NAMESPACE]\n"
-              "Delete one stored object.\n"
-              "\n"
-              "  -n, --namespace NS   namespace (default: default)\n"
-              "  -h, --help           show this help\n");
-      return EXIT_OK;
-    default: return cli_usage_error ("delete", "bad option");
-    }
-  }
-  if (argc - optind != 2)
-    return cli_usage_error ("delete", "needs KIND and NAME");
-  const char *kind = ferry_kind_canonical (argv[optind]);
-  if (!kind) {
-    cli_error (NULL);
-    return EXIT_USAGE;
-  }
+  if ((r = cli_parse_ns_options (cli, argc, argv, "delete",
+        "Usage: ferry delete KIND NAME [-n NAMESPACE]\n"
+        "Delete one stored object.\n"
+        "\n"
+        "  -n, --namespace NS   namespace (default: default)\n"
+        "  -h, --help           show this help\n")) >= 0
+      || (r = cli_kind_name_args ("delete", argc, argv, &kind)) >= 0)
+    return r;
   struct ferry *f = cli_open (cli, 0);
   if (!f)
     return EXIT_ERROR;

@@ -126,27 +126,15 @@ cmd_start (struct cli *cli, int argc, char **argv)
 int
 cmd_run (struct cli *cli, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "namespace", required_argument, NULL, 'n' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c;
-
-  while ((c = getopt_long (argc, argv, "n:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'n': cli->ns = optarg; break;
-    case 'h':
-      printf ("Usage: ferry run MIGRATION [-n NAMESPACE]\n"
-              "Execute (or resume) a Migration in the foreground.  VMs that already\n"
-              "succeeded are not migrated again.\n"
-              "\n"
-              "  -n, --namespace NS   the Migration's namespace (default: default)\n"
-              "  -h, --help           show this help\n");
-      return EXIT_OK;
-    default: return cli_usage_error ("run", "bad option");
-    }
-  }
+  int r = cli_parse_ns_options (cli, argc, argv, "run",
+    "Usage: ferry run MIGRATION [-n NAMESPACE]\n"
+    "Execute (or resume) a Migration in the foreground.  VMs that already\n"
+    "succeeded are not migrated again.\n"
+    "\n"
+    "  -n, --namespace NS   the Migration's namespace (default: default)\n"
+    "  -h, --help           show this help\n");
+  if (r >= 0)
+    return r;
   if (argc - optind != 1)
     return cli_usage_error ("run", "needs one MIGRATION");
   struct ferry *f = cli_open (cli, 0);

@@ -1,6 +1,7 @@
 /* ferry command: output in table, YAML, JSON or name form. */
 #include <config.h>
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,43 @@ cli_age (const char *rfc3339, char *buf, size_t len)
     snprintf (buf, len, "%ldh", d / 3600);
   else
     snprintf (buf, len, "%ldd", d / 86400);
+}
+
+int
+cli_parse_ns_options (struct cli *cli, int argc, char **argv, const char *cmd,
+                      const char *help)
+{
+  static const struct option opts[] = {
+    { "namespace", required_argument, NULL, 'n' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "n:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'n':
+      cli->ns = optarg;
+      break;
+    case 'h':
+      fputs (help, stdout);
+      return EXIT_OK;
+    default:
+      return cli_usage_error (cmd, "bad option");
+    }
+  }
+  return -1;
+}
+
+int
+cli_kind_name_args (const char *cmd, int argc, char **argv, const char **kind)
+{
+  if (argc - optind != 2)
+    return cli_usage_error (cmd, "needs KIND and NAME");
+  *kind = ferry_kind_canonical (argv[optind]);
+  if (!*kind) {
+    cli_error (NULL);
+    return EXIT_USAGE;
+  }
+  return -1;
 }
