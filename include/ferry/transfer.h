@@ -48,6 +48,9 @@ struct ferry_disk_source_ops {
   void (*close) (struct ferry_disk_source *src);  /* frees src */
 };
 
+/* Thread model: the engine calls one source object from one thread at a
+ * time; with several connections each worker gets its own clone().
+ */
 struct ferry_disk_source {
   const struct ferry_disk_source_ops *ops;
   void *priv;                           /* owned by the implementation */
@@ -166,7 +169,11 @@ struct ferry_transfer_result {
   uint64_t bytes_read;                  /* read from the source */
   uint64_t bytes_written;               /* data written to the sink */
   uint64_t bytes_zeroed;                /* zero ranges zeroed or skipped */
-  char sha256[65];                      /* hex, when verify was asked; else "" */
+  char sha256[65];                      /* hex, when verify was asked; else "".
+                                           SHA-256 of the work list's bytes in
+                                           order as read from the source (zero
+                                           extents as zeroes): for a whole disk,
+                                           sha256sum of the raw image. */
   double seconds;
 };
 
