@@ -7,7 +7,6 @@
 #include <config.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,66 +21,32 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "test-common.h"
 #include "yaml.h"
-
-struct fixture {
-  char dir[64];
-  struct ferry *f;
-};
-
-static int
-rm_one (const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  return remove (p);
-}
 
 static int
 setup (void **state)
 {
-  struct fixture *fx = calloc (1, sizeof *fx);
-  assert_non_null (fx);
-  strcpy (fx->dir, "/tmp/ferry-test-apply.XXXXXX");
-  assert_non_null (mkdtemp (fx->dir));
-  fx->f = ferry_open (fx->dir, FERRY_OPEN_NO_MODULES);
-  assert_non_null (fx->f);
-  ferry_clear_error ();
+  int r = ferry_fixture_setup (state, "apply");
   ferry_set_log_level (FERRY_LOG_ERROR);
-  *state = fx;
-  return 0;
+  return r;
 }
 
 static int
 teardown (void **state)
 {
-  struct fixture *fx = *state;
-  ferry_close (fx->f);
-  nftw (fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free (fx);
-  return 0;
-}
-
-struct actions {
-  char text[4096];
-};
-
-static void
-record (void *opaque, const char *kind, const char *ns, const char *name,
-        const char *action)
-{
-  struct actions *a = opaque;
-  size_t n = strlen (a->text);
-  snprintf (a->text + n, sizeof a->text - n, "%s %s %s/%s\n", action, kind,
-            ns, name);
+  return ferry_fixture_teardown (state);
 }
 
 /* Apply text; returns the actions (static buffer) or fails the test. */
 static const char *
-apply_ok (struct fixture *fx, const char *text, const char *ns, unsigned flags)
+apply_ok (struct ferry_fixture *fx, const char *text, const char *ns,
+          unsigned flags)
 {
-  static struct actions a;
+  static struct test_actions a;
   memset (&a, 0, sizeof a);
   if (ferry_apply_buffer (fx->f, "t.yaml", text, strlen (text), ns, flags,
-                          record, &a) == -1) {
+                          test_record, &a) == -1) {
     fprintf (stderr, "apply failed: %s\n", ferry_get_error ());
     fail ();
   }
@@ -98,19 +63,20 @@ error_has (const char *expect)
 }
 
 static void
-apply_fails (struct fixture *fx, const char *name, const char *text,
+apply_fails (struct ferry_fixture *fx, const char *name, const char *text,
              size_t len, const char *expect)
 {
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
   ferry_clear_error ();
   assert_int_equal (ferry_apply_buffer (fx->f, name, text, len, NULL, 0,
-                                        record, &a), -1);
+                                        test_record, &a), -1);
   assert_string_equal (a.text, "");
   error_has (expect);
 }
 
 static json_t *
-get (struct fixture *fx, const char *kind, const char *ns, const char *name)
+get (struct ferry_fixture *fx, const char *kind, const char *ns,
+     const char *name)
 {
   json_t *o = ferry_get (fx->f, kind, ns, name, FERRY_GET_SECRET_VALUES);
   if (!o)
@@ -134,7 +100,7 @@ resource_version (const json_t *o)
 }
 
 static void
-assert_absent (struct fixture *fx, const char *kind, const char *ns,
+assert_absent (struct ferry_fixture *fx, const char *kind, const char *ns,
                const char *name)
 {
   json_t *o = ferry_get (fx->f, kind, ns, name, 0);
@@ -154,7 +120,7 @@ assert_absent (struct fixture *fx, const char *kind, const char *ns,
 static void
 test_generations (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   CLEANUP_JSON_DECREF json_t *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL;
   CLEANUP_FREE char *rv1 = NULL;
 
@@ -205,7 +171,7 @@ secret_value (const json_t *o, const char *key)
 static void
 test_secret (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   CLEANUP_JSON_DECREF json_t *o1 = NULL, *o2 = NULL, *o3 = NULL;
   CLEANUP_JSON_DECREF json_t *hidden = NULL;
 
@@ -254,7 +220,7 @@ test_secret (void **state)
 static void
 test_atomic_validation (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char text[] =
     HOOK ("first", "img:1", "a")
     "---\n"
@@ -273,10 +239,10 @@ test_atomic_validation (void **state)
 static void
 test_atomic_store_failure (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   char db[128];
   sqlite3 *s;
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
   static const char text[] =
     HOOK ("first", "img:1", "a")
     "---\n"
@@ -294,7 +260,7 @@ test_atomic_store_failure (void **state)
 
   ferry_clear_error ();
   assert_int_equal (ferry_apply_buffer (fx->f, "t.yaml", text, strlen (text),
-                                        NULL, 0, record, &a), -1);
+                                        NULL, 0, test_record, &a), -1);
   assert_string_equal (a.text, "");
   error_has ("nothing was applied: t.yaml:12:3: Secret fl/creds: unseal");
   assert_absent (fx, "Hook", "default", "first");
@@ -307,7 +273,7 @@ test_atomic_store_failure (void **state)
 static void
 test_duplicates (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char text[] =
     HOOK ("h", "img:1", "a")
     "---\n"
@@ -342,7 +308,7 @@ test_duplicates (void **state)
 static void
 test_many_errors (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   char *text = NULL;
   size_t len = 0;
   FILE *fp = open_memstream (&text, &len);
@@ -375,7 +341,7 @@ test_many_errors (void **state)
 static void
 test_dry_run (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   assert_string_equal (apply_ok (fx, HOOK ("h", "img:1", "a"), NULL,
                                  FERRY_APPLY_DRY_RUN),
@@ -402,7 +368,7 @@ test_dry_run (void **state)
 static void
 test_namespaces (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char with_ns[] =
     "apiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\n"
     "metadata: {name: h, namespace: mine}\nspec: {image: x}\n";
@@ -418,7 +384,7 @@ test_namespaces (void **state)
 static void
 test_bad_input (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char bin[] = "\x7f" "ELF\x02\x01\x01\0\0\0";
   static const char bomb[] =
     "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
@@ -453,18 +419,15 @@ test_bad_input (void **state)
 static void
 write_file (const char *path, const char *text)
 {
-  FILE *fp = fopen (path, "w");
-  assert_non_null (fp);
-  fputs (text, fp);
-  fclose (fp);
+  test_write_file (path, text, strlen (text), 0644);
 }
 
 static void
 test_files (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   char d[128], p[192];
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
   int fd, saved;
 
   snprintf (d, sizeof d, "%s/in", fx->dir);
@@ -472,7 +435,7 @@ test_files (void **state)
 
   /* An empty directory. */
   ferry_clear_error ();
-  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, record, &a), -1);
+  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, test_record, &a), -1);
   error_has ("/in: no *.yaml, *.yml or *.json files in this directory");
 
   /* Sorted by name; other files ignored; not recursive. */
@@ -485,14 +448,14 @@ test_files (void **state)
   write_file (p, "not a manifest");
   snprintf (p, sizeof p, "%s/sub.yaml", d);
   assert_int_equal (mkdir (p, 0700), 0);
-  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, record, &a), 0);
+  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, test_record, &a), 0);
   assert_string_equal (a.text, "created Hook default/a\ncreated Hook default/b\n");
 
   /* A bad file in the directory: nothing from the directory is stored. */
   snprintf (p, sizeof p, "%s/c.yaml", d);
   write_file (p, HOOK ("c", "x", "a") "bogus: [\n");
   memset (&a, 0, sizeof a);
-  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, record, &a), -1);
+  assert_int_equal (ferry_apply (fx->f, d, NULL, 0, test_record, &a), -1);
   error_has ("/in/c.yaml:9:1:");
   assert_absent (fx, "Hook", "default", "c");
   assert_int_equal (unlink (p), 0);
@@ -504,13 +467,13 @@ test_files (void **state)
   assert_int_equal (ftruncate (fd, 50 * 1024 * 1024), 0);
   close (fd);
   ferry_clear_error ();
-  assert_int_equal (ferry_apply (fx->f, p, NULL, 0, record, &a), -1);
+  assert_int_equal (ferry_apply (fx->f, p, NULL, 0, test_record, &a), -1);
   error_has ("huge.yaml: 52428800 bytes is larger than the limit for manifests "
              "(FERRY_YAML_MAX_BYTES, 16777216 bytes = 16 MiB)");
 
   /* A missing file. */
   snprintf (p, sizeof p, "%s/nope.yaml", fx->dir);
-  assert_int_equal (ferry_apply (fx->f, p, NULL, 0, record, &a), -1);
+  assert_int_equal (ferry_apply (fx->f, p, NULL, 0, test_record, &a), -1);
   error_has ("nope.yaml: No such file or directory");
 
   /* stdin. */
@@ -521,7 +484,7 @@ test_files (void **state)
   dup2 (fd, 0);
   close (fd);
   memset (&a, 0, sizeof a);
-  assert_int_equal (ferry_apply (fx->f, "-", NULL, 0, record, &a), 0);
+  assert_int_equal (ferry_apply (fx->f, "-", NULL, 0, test_record, &a), 0);
   dup2 (saved, 0);
   close (saved);
   assert_string_equal (a.text, "created Hook default/from-stdin\n");
@@ -531,16 +494,16 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_generations, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_secret, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_atomic_validation, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_atomic_store_failure, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_duplicates, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_many_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_dry_run, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_namespaces, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_bad_input, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_files, setup, teardown),
+    FIXTURE_TEST (test_generations),
+    FIXTURE_TEST (test_secret),
+    FIXTURE_TEST (test_atomic_validation),
+    FIXTURE_TEST (test_atomic_store_failure),
+    FIXTURE_TEST (test_duplicates),
+    FIXTURE_TEST (test_many_errors),
+    FIXTURE_TEST (test_dry_run),
+    FIXTURE_TEST (test_namespaces),
+    FIXTURE_TEST (test_bad_input),
+    FIXTURE_TEST (test_files),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

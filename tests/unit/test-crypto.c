@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -21,31 +20,24 @@
 
 #include <cmocka.h>
 
+#include "test-common.h"
+
 #include "internal.h"
 #include "objects.h"
 
 static const char password[] = "Sup3r-S3cret-Passw0rd!";
 
 struct fixture {
-  char dir[64];
+  char dir[TEST_DIR_MAX];
   char key_path[128];
 };
-
-static int
-rm_one (const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  return remove (p);
-}
+TEST_FIXTURE_TYPE (struct fixture);
 
 static int
 setup (void **state)
 {
-  struct fixture *fx = calloc (1, sizeof *fx);
-  assert_non_null (fx);
-  strcpy (fx->dir, "/tmp/ferry-test-crypto.XXXXXX");
-  assert_non_null (mkdtemp (fx->dir));
+  struct fixture *fx = test_fixture_new (sizeof *fx, "crypto");
   snprintf (fx->key_path, sizeof fx->key_path, "%s/secret.key", fx->dir);
-  ferry_clear_error ();
   *state = fx;
   return 0;
 }
@@ -53,20 +45,7 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-  struct fixture *fx = *state;
-  nftw (fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free (fx);
-  return 0;
-}
-
-static void
-write_file (const char *path, const void *p, size_t len, mode_t mode)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-  assert_true (fd >= 0);
-  assert_int_equal (write (fd, p, len), (ssize_t) len);
-  assert_int_equal (fchmod (fd, mode), 0);
-  close (fd);
+  return test_fixture_teardown (state);
 }
 
 /* ---- key file ---------------------------------------------------------- */
@@ -115,32 +94,32 @@ test_key_refusals (void **state)
   memset (bytes, 7, sizeof bytes);
 
   /* Readable by others. */
-  write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0644);
+  test_write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0644);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   snprintf (msg, sizeof msg, "secret key %s has mode 0644, which lets other "
             "users read it: run chmod 600 %s (and consider the key exposed)",
             fx->key_path, fx->key_path);
   assert_string_equal (ferry_get_error (), msg);
-  write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0640);
+  test_write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0640);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   assert_non_null (strstr (ferry_get_error (), "has mode 0640"));
   /* 0400 is fine. */
-  write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0400);
+  test_write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN, 0400);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 0, k), 0);
   assert_memory_equal (k, bytes, sizeof k);
   unlink (fx->key_path);
 
   /* Wrong sizes, never replaced by a new key. */
-  write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN - 1, 0600);
+  test_write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN - 1, 0600);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   snprintf (msg, sizeof msg, "secret key %s is 31 bytes, not 32: it is damaged; "
             "restore it from a backup (a new key cannot open the Secrets "
             "already stored)", fx->key_path);
   assert_string_equal (ferry_get_error (), msg);
-  write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN + 1, 0600);
+  test_write_file (fx->key_path, bytes, FERRY_SECRET_KEY_LEN + 1, 0600);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   assert_non_null (strstr (ferry_get_error (), "is 33 bytes, not 32"));
-  write_file (fx->key_path, bytes, 0, 0600);
+  test_write_file (fx->key_path, bytes, 0, 0600);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   assert_non_null (strstr (ferry_get_error (), "is 0 bytes, not 32"));
   unlink (fx->key_path);
@@ -155,7 +134,7 @@ test_key_refusals (void **state)
 
   /* A symbolic link, even to a good key. */
   snprintf (other, sizeof other, "%s/elsewhere", fx->dir);
-  write_file (other, bytes, FERRY_SECRET_KEY_LEN, 0600);
+  test_write_file (other, bytes, FERRY_SECRET_KEY_LEN, 0600);
   assert_int_equal (symlink (other, fx->key_path), 0);
   assert_int_equal (ferry_internal_secret_key_load (fx->key_path, 1, k), -1);
   snprintf (msg, sizeof msg, "open secret key %s: it is a symbolic link, which "
@@ -647,14 +626,14 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_key_created_private, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_key_refusals, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_key_concurrent_create, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_round_trip, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_unseal_failures, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_no_plaintext_on_disk, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_objects_shape, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_api, setup, teardown),
+    FIXTURE_TEST (test_key_created_private),
+    FIXTURE_TEST (test_key_refusals),
+    FIXTURE_TEST (test_key_concurrent_create),
+    FIXTURE_TEST (test_round_trip),
+    FIXTURE_TEST (test_unseal_failures),
+    FIXTURE_TEST (test_no_plaintext_on_disk),
+    FIXTURE_TEST (test_objects_shape),
+    FIXTURE_TEST (test_api),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,49 +27,18 @@
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
 #endif
-
-struct fixture {
-  char dir[64];
-  struct ferry *f;
-};
-
-static int
-rm_one (const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  return remove (p);
-}
+#include "test-common.h"
 
 static int
 setup (void **state)
 {
-  struct fixture *fx = calloc (1, sizeof *fx);
-  assert_non_null (fx);
-  strcpy (fx->dir, "/tmp/ferry-test-manifest.XXXXXX");
-  assert_non_null (mkdtemp (fx->dir));
-  fx->f = ferry_open (fx->dir, FERRY_OPEN_NO_MODULES);
-  if (!fx->f)
-    fprintf (stderr, "ferry_open: %s\n", ferry_get_error ());
-  assert_non_null (fx->f);
-  ferry_clear_error ();
-  *state = fx;
-  return 0;
+  return ferry_fixture_setup (state, "manifest");
 }
 
 static int
 teardown (void **state)
 {
-  struct fixture *fx = *state;
-  ferry_close (fx->f);
-  nftw (fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free (fx);
-  return 0;
-}
-
-static const char *
-top_srcdir (void)
-{
-  const char *t = getenv ("abs_top_srcdir");
-  return t && *t ? t : TOP_SRCDIR;
+  return ferry_fixture_teardown (state);
 }
 
 /* ---- capturing warnings (the log goes to stderr) --------------------- */
@@ -112,38 +80,20 @@ capture_end (void)
 
 /* ---- apply helpers ------------------------------------------------------- */
 
-struct actions {
-  char text[8192];                      /* "created Plan ns/name\n" ... */
-  int created, configured, unchanged;
-};
-
-static void
-record (void *opaque, const char *kind, const char *ns, const char *name,
-        const char *action)
-{
-  struct actions *a = opaque;
-  size_t n = strlen (a->text);
-  snprintf (a->text + n, sizeof a->text - n, "%s %s %s/%s\n", action, kind,
-            ns, name);
-  if (strcmp (action, "created") == 0) a->created++;
-  else if (strcmp (action, "configured") == 0) a->configured++;
-  else if (strcmp (action, "unchanged") == 0) a->unchanged++;
-}
-
 /* Apply text as file name; expect failure with every string of expect in
  * the error (NULL-terminated).
  */
 static void
-refused (struct fixture *fx, const char *name, const char *text, ...)
+refused (struct ferry_fixture *fx, const char *name, const char *text, ...)
 {
   va_list ap;
   const char *e;
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
 
   ferry_clear_error ();
   capture_begin ();
   int r = ferry_apply_buffer (fx->f, name, text, strlen (text), NULL, 0,
-                              record, &a);
+                              test_record, &a);
   free (capture_end ());
   if (r != -1) {
     fprintf (stderr, "%s was applied but should not have been:\n%s", name, text);
@@ -202,16 +152,16 @@ checked_objects (const char *path)
 }
 
 static void
-apply_and_round_trip (struct fixture *fx, const char *path)
+apply_and_round_trip (struct ferry_fixture *fx, const char *path)
 {
   CLEANUP_JSON_DECREF json_t *objs = checked_objects (path);
-  struct actions a = { .text = "" }, b = { .text = "" };
+  struct test_actions a = { .text = "" }, b = { .text = "" };
   CLEANUP_FREE char *log = NULL;
   size_t i;
   json_t *o;
 
   capture_begin ();
-  int r = ferry_apply (fx->f, path, NULL, 0, record, &a);
+  int r = ferry_apply (fx->f, path, NULL, 0, test_record, &a);
   log = capture_end ();
   if (r == -1)
     fprintf (stderr, "%s: %s\n", path, ferry_get_error ());
@@ -233,7 +183,7 @@ apply_and_round_trip (struct fixture *fx, const char *path)
     CLEANUP_FREE char *yaml = NULL;
     struct ferry_yaml_doc *docs;
     size_t n;
-    struct actions c = { .text = "" };
+    struct test_actions c = { .text = "" };
 
     if (!got)
       fprintf (stderr, "get %s %s/%s: %s\n", kind, ns, name, ferry_get_error ());
@@ -270,7 +220,7 @@ apply_and_round_trip (struct fixture *fx, const char *path)
     /* ... and re-applying what get printed changes nothing. */
     capture_begin ();
     r = ferry_apply_buffer (fx->f, "get.yaml", yaml, strlen (yaml), NULL, 0,
-                            record, &c);
+                            test_record, &c);
     free (capture_end ());
     if (r == -1)
       fprintf (stderr, "re-apply of get output: %s\n%s", ferry_get_error (), yaml);
@@ -280,7 +230,7 @@ apply_and_round_trip (struct fixture *fx, const char *path)
 
   /* Re-applying the file: every object unchanged. */
   capture_begin ();
-  r = ferry_apply (fx->f, path, NULL, 0, record, &b);
+  r = ferry_apply (fx->f, path, NULL, 0, test_record, &b);
   free (capture_end ());
   assert_int_equal (r, 0);
   assert_int_equal (b.created + b.configured, 0);
@@ -290,7 +240,7 @@ apply_and_round_trip (struct fixture *fx, const char *path)
 static void
 test_forklift_docs (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char *const dirs[] = {
     "vsphere", "ovirt", "openstack", "ova", "openshift", "common",
   };
@@ -301,7 +251,7 @@ test_forklift_docs (void **state)
     struct dirent **list;
     int n;
     snprintf (dir, sizeof dir, "%s/tests/data/manifests/forklift/%s",
-              top_srcdir (), dirs[d]);
+              test_srcdir (), dirs[d]);
     n = scandir (dir, &list, NULL, alphasort);
     assert_true (n > 0);
     for (int i = 0; i < n; ++i) {
@@ -322,14 +272,14 @@ test_forklift_docs (void **state)
 static void
 test_forklift_docs_dir (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   char dir[4096];
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
 
   snprintf (dir, sizeof dir, "%s/tests/data/manifests/forklift/vsphere",
-            top_srcdir ());
+            test_srcdir ());
   capture_begin ();
-  int r = ferry_apply (fx->f, dir, NULL, 0, record, &a);
+  int r = ferry_apply (fx->f, dir, NULL, 0, test_record, &a);
   free (capture_end ());
   if (r == -1)
     fprintf (stderr, "%s\n", ferry_get_error ());
@@ -410,7 +360,7 @@ test_names (void **state)
 static void
 test_refuse_kind_api (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "k.yaml", "apiVersion: forklift.konveyor.io/v1beta1\nkind: VirtualMachine\n"
            "metadata: {name: x}\n",
@@ -439,7 +389,7 @@ test_refuse_kind_api (void **state)
 static void
 test_refuse_metadata (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "m.yaml", "apiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\n"
            "spec: {image: x}\n",
@@ -468,7 +418,7 @@ test_refuse_metadata (void **state)
 static void
 test_refuse_plan (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "plan.yaml", PLAN_HEAD "  vms:\n  - id: vm-1\n  - targetName: x\n",
            "plan.yaml:11:5: spec.vms[1]: needs id or name", NULL);
@@ -500,7 +450,7 @@ test_refuse_plan (void **state)
 static void
 test_refuse_migration (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char head[] =
     "apiVersion: forklift.konveyor.io/v1beta1\nkind: Migration\n"
     "metadata: {name: m}\nspec:\n  plan: {name: p}\n";
@@ -527,7 +477,7 @@ test_refuse_migration (void **state)
 static void
 test_refuse_maps (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "nm.yaml",
            "apiVersion: forklift.konveyor.io/v1beta1\nkind: NetworkMap\n"
@@ -571,7 +521,7 @@ test_refuse_maps (void **state)
 static void
 test_refuse_secret (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "s.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
            "data:\n  user: YWRtaW4=\n  password: not*base64\n",
@@ -598,7 +548,7 @@ test_refuse_secret (void **state)
 static void
 test_refuse_all_errors (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
 
   refused (fx, "multi.yaml",
            "apiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\nmetadata: {name: ok}\n"
@@ -616,7 +566,7 @@ test_refuse_all_errors (void **state)
 static void
 test_unknown_fields_warn (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char text[] =
     "apiVersion: forklift.konveyor.io/v1beta1\n"
     "kind: Hook\n"
@@ -627,13 +577,13 @@ test_unknown_fields_warn (void **state)
     "  image: quay.io/kubev2v/hook-runner\n"
     "  imagePullPolicy: Always\n"
     "extra: 1\n";
-  struct actions a = { .text = "" };
+  struct test_actions a = { .text = "" };
   CLEANUP_FREE char *log = NULL;
   CLEANUP_JSON_DECREF json_t *got = NULL;
 
   capture_begin ();
   int r = ferry_apply_buffer (fx->f, "hook.yaml", text, strlen (text), "team-a",
-                              0, record, &a);
+                              0, test_record, &a);
   log = capture_end ();
   assert_int_equal (r, 0);
   assert_string_equal (a.text, "created Hook team-a/h\n");
@@ -659,7 +609,7 @@ test_unknown_fields_warn (void **state)
 static void
 test_plan_defaults (void **state)
 {
-  struct fixture *fx = *state;
+  struct ferry_fixture *fx = *state;
   static const char text[] = PLAN_HEAD "  preserveStaticIPs: false\n  vms: [{id: vm-1}]\n";
   CLEANUP_JSON_DECREF json_t *got = NULL;
   json_t *spec;
@@ -679,19 +629,19 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_forklift_docs, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_forklift_docs_dir, setup, teardown),
+    FIXTURE_TEST (test_forklift_docs),
+    FIXTURE_TEST (test_forklift_docs_dir),
     cmocka_unit_test (test_kinds),
     cmocka_unit_test (test_names),
-    cmocka_unit_test_setup_teardown (test_refuse_kind_api, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_metadata, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_plan, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_migration, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_maps, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_secret, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_all_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_unknown_fields_warn, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_plan_defaults, setup, teardown),
+    FIXTURE_TEST (test_refuse_kind_api),
+    FIXTURE_TEST (test_refuse_metadata),
+    FIXTURE_TEST (test_refuse_plan),
+    FIXTURE_TEST (test_refuse_migration),
+    FIXTURE_TEST (test_refuse_maps),
+    FIXTURE_TEST (test_refuse_secret),
+    FIXTURE_TEST (test_refuse_all_errors),
+    FIXTURE_TEST (test_unknown_fields_warn),
+    FIXTURE_TEST (test_plan_defaults),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -19,44 +19,10 @@
 
 #include <ferry/ferry.h>
 
+#include "test-common.h"
+
 static char tmp[] = "/tmp/ferry-test-ova-e2e.XXXXXX";
 static int created;
-
-static int
-sh (const char *fmt, ...)
-{
-  va_list ap;
-  char *cmd = NULL;
-  int r;
-
-  va_start (ap, fmt);
-  assert_true (vasprintf (&cmd, fmt, ap) > 0);
-  va_end (ap);
-  r = system (cmd);
-  free (cmd);
-  return WIFEXITED (r) ? WEXITSTATUS (r) : -1;
-}
-
-struct rec_sink {
-  struct ferry_inventory_sink sink;
-  json_t *vms;                          /* id -> doc */
-};
-
-static int
-rec_put (struct ferry_inventory_sink *sink, const char *kind, const char *id,
-         const char *name, const char *parent, const json_t *doc)
-{
-  struct rec_sink *r = (struct rec_sink *) sink;
-  if (strcmp (kind, FERRY_INV_VM) == 0)
-    json_object_set_new (r->vms, id, json_deep_copy (doc));
-  return 0;
-}
-
-static int
-rec_prune (struct ferry_inventory_sink *sink)
-{
-  return 0;
-}
 
 struct holes { uint64_t hole_bytes, data_bytes, next; };
 
@@ -76,28 +42,25 @@ count_extent (void *opaque, uint64_t offset, uint64_t length, uint32_t flags)
 static void
 test_e2e (void **state)
 {
-  const char *top = getenv ("abs_top_srcdir");
+  const char *top = test_srcdir ();
   char url[4200], raw[4200], statedir[4200];
   struct ferry *f;
   const struct ferry_provider *p;
   struct ferry_open_args args = { .struct_size = sizeof args };
-  struct rec_sink r = { .sink = { .struct_size = sizeof r.sink,
-                                  .put = rec_put, .prune = rec_prune } };
+  struct test_inventory r;
   void *h = NULL;
   const char *id;
-  json_t *vm, *disks, *d;
+  json_t *put, *vm, *disks, *d;
   size_t i;
 
-  if (!top)
-    top = getenv ("FERRY_SRCDIR");
   assert_non_null (top);
-  if (sh ("command -v qemu-img >/dev/null && command -v qemu-nbd >/dev/null") != 0)
+  if (test_sh ("command -v qemu-img >/dev/null && command -v qemu-nbd >/dev/null") != 0)
     skip ();
   assert_non_null (mkdtemp (tmp));
   created = 1;
-  assert_int_equal (sh ("sh %s/tests/make-ova.sh %s/src e2e >/dev/null && "
-                        "mkdir %s/ova && mv %s/src/e2e.ova %s/ova/",
-                        top, tmp, tmp, tmp, tmp), 0);
+  assert_int_equal (test_sh ("sh %s/tests/make-ova.sh %s/src e2e >/dev/null && "
+                             "mkdir %s/ova && mv %s/src/e2e.ova %s/ova/",
+                             top, tmp, tmp, tmp, tmp), 0);
   snprintf (url, sizeof url, "%s/ova", tmp);
   snprintf (statedir, sizeof statedir, "%s/state", tmp);
 
@@ -114,10 +77,12 @@ test_e2e (void **state)
   args.url = url;
   assert_int_equal (p->open (&args, &h), FERRY_OPEN_OK);
   assert_int_equal (p->test_connection (h), 0);
-  r.vms = json_object ();
+  test_inventory_init (&r);
   assert_int_equal (p->inventory (h, &r.sink), 0);
-  assert_int_equal (json_object_size (r.vms), 1);
-  json_object_foreach (r.vms, id, vm) {
+  assert_int_equal (json_object_size (json_object_get (r.put, FERRY_INV_VM)),
+                    1);
+  json_object_foreach (json_object_get (r.put, FERRY_INV_VM), id, put) {
+    vm = json_object_get (put, "doc");
     assert_int_equal (json_array_size (json_object_get (vm, "concerns")), 0);
     disks = json_object_get (vm, "disks");
     assert_int_equal (json_array_size (disks), 2);
@@ -157,7 +122,7 @@ test_e2e (void **state)
       free (b);
     }
   }
-  json_decref (r.vms);
+  json_decref (r.put);
   p->close (h);
   ferry_close (f);
 }
@@ -167,7 +132,7 @@ teardown (void **state)
 {
   if (!created)
     return 0;
-  return sh ("rm -rf %s", tmp) == 0 ? 0 : -1;
+  return test_sh ("rm -rf %s", tmp) == 0 ? 0 : -1;
 }
 
 int

@@ -22,6 +22,8 @@
 
 #include <ferry/error.h>
 
+#include "test-common.h"
+
 static char tmp[] = "/tmp/ferry-test-ova.XXXXXX";
 static char inv[4200];
 static bool have_qemu;
@@ -55,122 +57,58 @@ ferry_nbd_source_spawn (const char *const *argv)
   return src;
 }
 
-/* ---- A recording inventory sink ---------------------------------------- */
-
-struct rec_sink {
-  struct ferry_inventory_sink sink;
-  json_t *put;                          /* kind -> id -> {name, parent, doc} */
-  int prunes;
-};
-
-static int
-rec_put (struct ferry_inventory_sink *sink, const char *kind, const char *id,
-         const char *name, const char *parent, const json_t *doc)
-{
-  struct rec_sink *r = (struct rec_sink *) sink;
-  json_t *k = json_object_get (r->put, kind);
-
-  if (!k) {
-    k = json_object ();
-    json_object_set_new (r->put, kind, k);
-  }
-  assert_non_null (id);
-  assert_non_null (name);
-  json_object_set_new (k, id, json_pack ("{s:s, s:s?, s:O}", "name", name,
-                                         "parent", parent, "doc", doc));
-  return 0;
-}
-
-static int
-rec_prune (struct ferry_inventory_sink *sink)
-{
-  ((struct rec_sink *) sink)->prunes++;
-  return 0;
-}
-
-static void
-rec_init (struct rec_sink *r)
-{
-  memset (r, 0, sizeof *r);
-  r->sink.struct_size = sizeof r->sink;
-  r->sink.put = rec_put;
-  r->sink.prune = rec_prune;
-  r->put = json_object ();
-}
-
 /* ---- Fixtures ------------------------------------------------------------ */
-
-static int
-sh (const char *fmt, ...)
-{
-  va_list ap;
-  char *cmd = NULL;
-  int r;
-
-  va_start (ap, fmt);
-  assert_true (vasprintf (&cmd, fmt, ap) > 0);
-  va_end (ap);
-  r = system (cmd);
-  free (cmd);
-  return WIFEXITED (r) ? WEXITSTATUS (r) : -1;
-}
-
-static const char *
-srcdir (void)
-{
-  const char *s = getenv ("abs_top_srcdir");
-  return s ? s : getenv ("FERRY_SRCDIR");
-}
 
 static int
 setup (void **state)
 {
   int r;
 
-  if (!mkdtemp (tmp) || !srcdir ())
+  if (!mkdtemp (tmp) || !test_srcdir ())
     return -1;
   snprintf (inv, sizeof inv, "%s/inv", tmp);
-  r = sh ("sh %s/tests/make-ova.sh %s/src vm1 >/dev/null", srcdir (), tmp);
+  r = test_sh ("sh %s/tests/make-ova.sh %s/src vm1 >/dev/null",
+               test_srcdir (), tmp);
   if (r == 77)
     return 0;                           /* no qemu-img: those tests skip */
   if (r != 0)
     return -1;
   have_qemu = true;
-  return sh ("set -e; cd %s; mkdir -p inv/good inv/dir inv/bad inv/x;"
-             "cp src/vm1.ova inv/good/;"
-             /* members named ./x, as some tools write them */
-             "(cd src/vm1 && tar --format=ustar -cf ../../inv/good/dot.ova ./vm1.ovf ./vm1.mf ./vm1-disk1.vmdk ./vm1-disk2.vmdk);"
-             "cp -r src/vm1 inv/dir/;"
-             /* an OVF directory whose disk1 is monolithicFlat (descriptor
-              * plus a -flat extent beside it), no manifest */
-             "mkdir -p inv/flat;"
-             "qemu-img convert -q -f raw -O vmdk -o subformat=monolithicFlat src/vm1-disk1.raw inv/flat/vm1-disk1.vmdk;"
-             "cp src/vm1/vm1-disk2.vmdk inv/flat/;"
-             "sed -e 's/ ovf:size=\"[0-9]*\"//' src/vm1/vm1.ovf > inv/flat/vm1.ovf;"
-             /* cut inside disk1's data */
-             "head -c 600000 src/vm1.ova > inv/bad/truncated.ova;"
-             /* disk2 changed after the manifest was written */
-             "mkdir mm; cp src/vm1/* mm/;"
-             "printf X | dd of=mm/vm1-disk2.vmdk bs=1 seek=70000 conv=notrunc status=none;"
-             "(cd mm && tar --format=ustar -cf ../inv/bad/mismatch.ova vm1.ovf vm1.mf vm1-disk1.vmdk vm1-disk2.vmdk);"
-             /* disk2 left out, no manifest */
-             "(cd src/vm1 && tar --format=ustar -cf ../../inv/bad/missing-disk.ova vm1.ovf vm1-disk1.vmdk);"
-             /* an OVF that is not XML */
-             "mkdir nx; printf 'not xml <' > nx/nx.ovf;"
-             "(cd nx && tar --format=ustar -cf ../inv/bad/notxml.ova nx.ovf);"
-             /* not a tar at all */
-             "echo 'hello, I am not a tar' > inv/bad/notatar.ova;"
-             /* an unpacked OVF with absurd sizes and absent files */
-             "cp %s/tests/data/ova/absurd-sizes.ovf inv/x/;"
-             "cp %s/tests/data/ova/dangling-refs.ovf inv/x/;",
-             tmp, srcdir (), srcdir ());
+  return test_sh ("set -e; cd %s; mkdir -p inv/good inv/dir inv/bad inv/x;"
+                  "cp src/vm1.ova inv/good/;"
+                  /* members named ./x, as some tools write them */
+                  "(cd src/vm1 && tar --format=ustar -cf ../../inv/good/dot.ova ./vm1.ovf ./vm1.mf ./vm1-disk1.vmdk ./vm1-disk2.vmdk);"
+                  "cp -r src/vm1 inv/dir/;"
+                  /* an OVF directory whose disk1 is monolithicFlat (descriptor
+                   * plus a -flat extent beside it), no manifest */
+                  "mkdir -p inv/flat;"
+                  "qemu-img convert -q -f raw -O vmdk -o subformat=monolithicFlat src/vm1-disk1.raw inv/flat/vm1-disk1.vmdk;"
+                  "cp src/vm1/vm1-disk2.vmdk inv/flat/;"
+                  "sed -e 's/ ovf:size=\"[0-9]*\"//' src/vm1/vm1.ovf > inv/flat/vm1.ovf;"
+                  /* cut inside disk1's data */
+                  "head -c 600000 src/vm1.ova > inv/bad/truncated.ova;"
+                  /* disk2 changed after the manifest was written */
+                  "mkdir mm; cp src/vm1/* mm/;"
+                  "printf X | dd of=mm/vm1-disk2.vmdk bs=1 seek=70000 conv=notrunc status=none;"
+                  "(cd mm && tar --format=ustar -cf ../inv/bad/mismatch.ova vm1.ovf vm1.mf vm1-disk1.vmdk vm1-disk2.vmdk);"
+                  /* disk2 left out, no manifest */
+                  "(cd src/vm1 && tar --format=ustar -cf ../../inv/bad/missing-disk.ova vm1.ovf vm1-disk1.vmdk);"
+                  /* an OVF that is not XML */
+                  "mkdir nx; printf 'not xml <' > nx/nx.ovf;"
+                  "(cd nx && tar --format=ustar -cf ../inv/bad/notxml.ova nx.ovf);"
+                  /* not a tar at all */
+                  "echo 'hello, I am not a tar' > inv/bad/notatar.ova;"
+                  /* an unpacked OVF with absurd sizes and absent files */
+                  "cp %s/tests/data/ova/absurd-sizes.ovf inv/x/;"
+                  "cp %s/tests/data/ova/dangling-refs.ovf inv/x/;",
+                  tmp, test_srcdir (), test_srcdir ());
 }
 
 static int
 teardown (void **state)
 {
   spawned_free ();
-  return sh ("rm -rf %s", tmp) == 0 ? 0 : -1;
+  return test_sh ("rm -rf %s", tmp) == 0 ? 0 : -1;
 }
 
 static void *
@@ -291,7 +229,7 @@ test_nfs_mounts (void **state)
 static void
 test_inventory (void **state)
 {
-  struct rec_sink r;
+  struct test_inventory r;
   void *h;
   const json_t *vm, *d, *n;
   const char *id;
@@ -300,7 +238,7 @@ test_inventory (void **state)
 
   if (!have_qemu)
     skip ();
-  rec_init (&r);
+  test_inventory_init (&r);
   h = open_provider (inv, "test-ova");
   assert_int_equal (ova_inventory (h, &r.sink), 0);
   assert_int_equal (r.prunes, 1);
@@ -400,16 +338,16 @@ test_inventory (void **state)
 static json_t *
 ids_of (const char *url, int rescans)
 {
-  struct rec_sink r;
+  struct test_inventory r;
   void *h = open_provider (url, "test-ova");
   json_t *ids = json_array ();
   const char *kind, *id;
   json_t *k, *v;
 
-  rec_init (&r);
+  test_inventory_init (&r);
   for (int i = 0; i <= rescans; i++) {
     json_decref (r.put);
-    rec_init (&r);
+    test_inventory_init (&r);
     assert_int_equal (ova_inventory (h, &r.sink), 0);
   }
   json_object_foreach (r.put, kind, k)
@@ -547,7 +485,7 @@ read_disk_and_compare (void *h, const char *rel, const char *vs,
   snprintf (out, sizeof out, "%s/out.raw", tmp);
   unlink (out);
   copy_with_spawned_argv (out);
-  assert_int_equal (sh ("cmp -s %s %s/src/%s", out, tmp, raw), 0);
+  assert_int_equal (test_sh ("cmp -s %s %s/src/%s", out, tmp, raw), 0);
 }
 
 static void
@@ -558,7 +496,7 @@ test_disk_read (void **state)
 
   if (!have_qemu)
     skip ();
-  if (sh ("command -v nbdcopy >/dev/null && command -v qemu-nbd >/dev/null") != 0)
+  if (test_sh ("command -v nbdcopy >/dev/null && command -v qemu-nbd >/dev/null") != 0)
     skip ();
   h = open_provider (inv, "test-ova");
   read_disk_and_compare (h, "good/vm1.ova", "vm1", "vmdisk1", "vm1-disk1.raw", true);
@@ -592,14 +530,14 @@ test_no_verify (void **state)
     .struct_size = sizeof args, .name = "nv", .type = "ova", .url = inv,
     .spec = spec,
   };
-  struct rec_sink r;
+  struct test_inventory r;
   void *h = NULL;
   const json_t *vm;
 
   if (!have_qemu)
     skip ();
   assert_int_equal (ova_open (&args, &h), FERRY_OPEN_OK);
-  rec_init (&r);
+  test_inventory_init (&r);
   assert_int_equal (ova_inventory (h, &r.sink), 0);
   vm = find_vm (r.put, "bad/mismatch.ova");
   assert_true (has_concern (vm, "Information", "bad/mismatch.ova",

@@ -21,6 +21,11 @@
 
 static char tmpdir[] = "/tmp/ferry-test-ova-tar.XXXXXX";
 
+/* A member name longer than ustar's 100 bytes. */
+#define LONG_NAME                                                       \
+  "a-very-long-directory-name-that-goes-on-and-on/and-a-file-name-that-" \
+  "makes-the-whole-path-longer-than-one-hundred-bytes.vmdk"
+
 static long
 read_fd (void *opaque, void *buf, size_t count, uint64_t offset)
 {
@@ -60,9 +65,7 @@ static int
 setup (void **state)
 {
   char cmd[8192];
-  static const char longname[] =
-    "a-very-long-directory-name-that-goes-on-and-on/and-a-file-name-that-"
-    "makes-the-whole-path-longer-than-one-hundred-bytes.vmdk";
+  static const char longname[] = LONG_NAME;
 
   if (!mkdtemp (tmpdir))
     return -1;
@@ -137,28 +140,19 @@ test_ustar (void **state)
   check_archive ("ustar.tar", names, 3);
 }
 
+/* The members of gnu.tar and pax.tar. */
+static const char *const long_names[] = { "first.ovf", LONG_NAME, "disk.vmdk" };
+
 static void
 test_gnu_longname (void **state)
 {
-  const char *names[] = {
-    "first.ovf",
-    "a-very-long-directory-name-that-goes-on-and-on/and-a-file-name-that-"
-    "makes-the-whole-path-longer-than-one-hundred-bytes.vmdk",
-    "disk.vmdk",
-  };
-  check_archive ("gnu.tar", names, 3);
+  check_archive ("gnu.tar", long_names, 3);
 }
 
 static void
 test_pax (void **state)
 {
-  const char *names[] = {
-    "first.ovf",
-    "a-very-long-directory-name-that-goes-on-and-on/and-a-file-name-that-"
-    "makes-the-whole-path-longer-than-one-hundred-bytes.vmdk",
-    "disk.vmdk",
-  };
-  check_archive ("pax.tar", names, 3);
+  check_archive ("pax.tar", long_names, 3);
 }
 
 static void

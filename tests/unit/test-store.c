@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -22,29 +21,22 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "test-common.h"
+
 #include "internal.h"
 #include "store.h"
 
 struct fixture {
-  char dir[64];
+  char dir[TEST_DIR_MAX];
   char db[128];
 };
-
-static int
-rm_one (const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  return remove (p);
-}
+TEST_FIXTURE_TYPE (struct fixture);
 
 static int
 setup (void **state)
 {
-  struct fixture *fx = calloc (1, sizeof *fx);
-  assert_non_null (fx);
-  strcpy (fx->dir, "/tmp/ferry-test-store.XXXXXX");
-  assert_non_null (mkdtemp (fx->dir));
+  struct fixture *fx = test_fixture_new (sizeof *fx, "store");
   snprintf (fx->db, sizeof fx->db, "%s/ferry.db", fx->dir);
-  ferry_clear_error ();
   *state = fx;
   return 0;
 }
@@ -52,10 +44,7 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-  struct fixture *fx = *state;
-  nftw (fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free (fx);
-  return 0;
+  return test_fixture_teardown (state);
 }
 
 static double
@@ -843,18 +832,18 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_open_creates_private, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_open_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_upgrade_from_v1, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_refuse_newer, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_readonly_old_schema, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_crud, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_versions, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_rollback, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_reader_during_write, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_two_writers, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_busy_timeout, setup, teardown),
-    cmocka_unit_test_setup_teardown (test_inventory, setup, teardown),
+    FIXTURE_TEST (test_open_creates_private),
+    FIXTURE_TEST (test_open_errors),
+    FIXTURE_TEST (test_upgrade_from_v1),
+    FIXTURE_TEST (test_refuse_newer),
+    FIXTURE_TEST (test_readonly_old_schema),
+    FIXTURE_TEST (test_crud),
+    FIXTURE_TEST (test_versions),
+    FIXTURE_TEST (test_rollback),
+    FIXTURE_TEST (test_reader_during_write),
+    FIXTURE_TEST (test_two_writers),
+    FIXTURE_TEST (test_busy_timeout),
+    FIXTURE_TEST (test_inventory),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -21,22 +21,9 @@
 
 #include <ferry/ferry.h>
 
+#include "test-common.h"
+
 static char tmp[] = "/tmp/ferry-test-validation.XXXXXX";
-
-static int
-sh (const char *fmt, ...)
-{
-  va_list ap;
-  char *cmd = NULL;
-  int r;
-
-  va_start (ap, fmt);
-  assert_true (vasprintf (&cmd, fmt, ap) > 0);
-  va_end (ap);
-  r = system (cmd);
-  free (cmd);
-  return WIFEXITED (r) ? WEXITSTATUS (r) : -1;
-}
 
 static void
 apply (struct ferry *f, const char *yaml)
@@ -170,7 +157,7 @@ static const char scripted_yaml[] =
 static int
 setup (void **state)
 {
-  char path[4096], sd[4096];
+  char path[4096];
   const char *b = TEST_BUILDDIR;
 
   if (!mkdtemp (tmp))
@@ -178,14 +165,9 @@ setup (void **state)
   snprintf (path, sizeof path,
             "%s/providers/null/.libs:%s/destinations/null/.libs:%s/tests/modules/scripted/.libs",
             b, b, b);
-  setenv ("FERRY_MODULE_PATH", path, 1);
-  setenv ("FERRY_MODULE_PATH_ONLY", "1", 1);
-  snprintf (sd, sizeof sd, "%s/state", tmp);
-  struct ferry *f = ferry_open (sd, 0);
-  if (!f) {
-    fprintf (stderr, "ferry_open: %s\n", ferry_get_error ());
+  struct ferry *f = test_open_modules (tmp, path);
+  if (!f)
     return -1;
-  }
   if (!ferry_get0_provider (f, "scripted") || !ferry_get0_provider (f, "null")
       || !ferry_get0_destination (f, "null")) {
     fprintf (stderr, "test modules not found in %s\n", path);
@@ -202,7 +184,7 @@ static int
 teardown (void **state)
 {
   ferry_close (*state);
-  sh ("rm -rf %s", tmp);
+  test_sh ("rm -rf %s", tmp);
   return 0;
 }
 
@@ -462,9 +444,9 @@ test_vm_exists (void **state)
   json_t *dst = ferry_get (f, "Provider", "default", "dst", 0);
   assert_non_null (dst);
   const char *uid = json_string_value (json_object_get (json_object_get (dst, "metadata"), "uid"));
-  assert_int_equal (sh ("mkdir -p %s/state/providers/%s/vms/target && "
-                        "echo '{}' > %s/state/providers/%s/vms/target/null-vm-2.json",
-                        tmp, uid, tmp, uid), 0);
+  assert_int_equal (test_sh ("mkdir -p %s/state/providers/%s/vms/target && "
+                             "echo '{}' > %s/state/providers/%s/vms/target/null-vm-2.json",
+                             tmp, uid, tmp, uid), 0);
   json_t *conds = validate (f, "exists", GOOD_HEAD
                             "  skipGuestConversion: true\n"
                             "  vms: [{id: vm-2}, {id: vm-3}]\n");
@@ -473,7 +455,7 @@ test_vm_exists (void **state)
   const json_t *c = find (conds, "VMAlreadyExists");
   assert_int_equal (json_array_size (json_object_get (c, "items")), 1);
   json_decref (conds);
-  sh ("rm -f %s/state/providers/%s/vms/target/null-vm-2.json", tmp, uid);
+  test_sh ("rm -f %s/state/providers/%s/vms/target/null-vm-2.json", tmp, uid);
   json_decref (dst);
 }
 

@@ -34,6 +34,17 @@ parse1 (const char *s)
   return v;
 }
 
+/* Parse yaml (must succeed): document 0 is the JSON text json. */
+static void
+parses_as (const char *yaml, const char *json)
+{
+  CLEANUP_JSON_DECREF json_t *v = parse1 (yaml);
+  CLEANUP_JSON_DECREF json_t *e = json_loads (json, 0, NULL);
+
+  assert_non_null (e);
+  assert_true (json_equal (v, e));
+}
+
 /* Parse s (must fail) and check the error text. */
 static void
 parse_fails (const char *s, size_t len, const char *expect)
@@ -135,24 +146,18 @@ test_inf_nan (void **state)
 static void
 test_structures (void **state)
 {
-  CLEANUP_JSON_DECREF json_t *v =
-    parse1 ("a:\n  b: [1, two, {c: d}]\n  e:\n  - x\n  - y: z\n");
-  CLEANUP_JSON_DECREF json_t *e =
-    json_loads ("{\"a\":{\"b\":[1,\"two\",{\"c\":\"d\"}],"
-                "\"e\":[\"x\",{\"y\":\"z\"}]}}", 0, NULL);
-  assert_true (json_equal (v, e));
+  parses_as ("a:\n  b: [1, two, {c: d}]\n  e:\n  - x\n  - y: z\n",
+             "{\"a\":{\"b\":[1,\"two\",{\"c\":\"d\"}],"
+             "\"e\":[\"x\",{\"y\":\"z\"}]}}");
 }
 
 static void
 test_json_input (void **state)
 {
-  CLEANUP_JSON_DECREF json_t *v =
-    parse1 ("{\"apiVersion\": \"v1\", \"n\": 1.25, \"b\": false, "
-            "\"s\": \"a\\/b\\u00e9\\n\", \"z\": null, \"l\": []}");
-  CLEANUP_JSON_DECREF json_t *e =
-    json_loads ("{\"apiVersion\":\"v1\",\"n\":1.25,\"b\":false,"
-                "\"s\":\"a/b\\u00e9\\n\",\"z\":null,\"l\":[]}", 0, NULL);
-  assert_true (json_equal (v, e));
+  parses_as ("{\"apiVersion\": \"v1\", \"n\": 1.25, \"b\": false, "
+             "\"s\": \"a\\/b\\u00e9\\n\", \"z\": null, \"l\": []}",
+             "{\"apiVersion\":\"v1\",\"n\":1.25,\"b\":false,"
+             "\"s\":\"a/b\\u00e9\\n\",\"z\":null,\"l\":[]}");
 }
 
 static void
@@ -167,12 +172,9 @@ test_keys_are_strings (void **state)
 static void
 test_anchors_merge (void **state)
 {
-  CLEANUP_JSON_DECREF json_t *v =
-    parse1 ("base: &b {x: 1, y: 2}\nuse: *b\nm:\n  <<: *b\n  y: 3\n");
-  CLEANUP_JSON_DECREF json_t *e =
-    json_loads ("{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},"
-                "\"m\":{\"x\":1,\"y\":3}}", 0, NULL);
-  assert_true (json_equal (v, e));
+  parses_as ("base: &b {x: 1, y: 2}\nuse: *b\nm:\n  <<: *b\n  y: 3\n",
+             "{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},"
+             "\"m\":{\"x\":1,\"y\":3}}");
 }
 
 static void
@@ -247,9 +249,7 @@ test_multi_doc (void **state)
 static void
 test_bom_crlf (void **state)
 {
-  CLEANUP_JSON_DECREF json_t *v = parse1 ("\xef\xbb\xbf" "a: 1\r\nb:\r\n  - x\r\n");
-  CLEANUP_JSON_DECREF json_t *e = json_loads ("{\"a\":1,\"b\":[\"x\"]}", 0, NULL);
-  assert_true (json_equal (v, e));
+  parses_as ("\xef\xbb\xbf" "a: 1\r\nb:\r\n  - x\r\n", "{\"a\":1,\"b\":[\"x\"]}");
 }
 
 static void
