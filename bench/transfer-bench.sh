@@ -7,7 +7,12 @@
 # Disks (made in $BENCH_DIR, default /tmp/ferry-bench, deleted after):
 #   (a) sparse: 8 GiB raw with 2 GiB of random data in 64 MiB runs
 #   (b) dense:  4 GiB raw, all random data
-#   (c) optional: any NBD server argv as the source, e.g.
+#   (c) the VMDK inside an OVA, read in place (BENCH_OVA=1, or BENCH_ONLY_OVA=1
+#       for this one alone): a 4 GiB disk with 1 GiB of random data, as a
+#       streamOptimized VMDK in a tar, read at its offset with image-opts by
+#       ferry (through qemu-nbd, as the OVA provider does), nbdcopy and
+#       qemu-img convert
+#   (d) optional: any NBD server argv as the source, e.g.
 #       BENCH_NBD_ARGV="qemu-nbd -r -e 4 -f vmdk disk.vmdk", compared with
 #       nbdcopy on the same argv (BENCH_ONLY_NBD=1 skips (a) and (b))
 # Each disk is copied to a raw file: from the file directly, and through a
@@ -32,10 +37,10 @@ if [ "$avail" -lt $((16 * 1024 * 1024)) ]; then
   echo "$0: need 16 GiB free in $dir, have $((avail / 1024)) MiB" >&2
   exit 77
 fi
-trap 'rm -f "$dir"/*.img "$dir"/chunk "$dir"/time.out' EXIT
+trap 'rm -f "$dir"/*.img "$dir"/chunk "$dir"/time.out "$dir"/vm.ova "$dir"/disk1.vmdk "$dir"/vm.ovf' EXIT
 
 declare -A wall rss
-if [ -z "${BENCH_ONLY_NBD:-}" ]; then
+if [ -z "${BENCH_ONLY_NBD:-}" ] && [ -z "${BENCH_ONLY_OVA:-}" ]; then
 # The same random 64 MiB chunk, placed where it is needed.
 head -c $((64 << 20)) /dev/urandom > "$dir/chunk"
 rm -f "$dir/sparse.img" "$dir/dense.img"
@@ -89,15 +94,44 @@ bench_disk () {
 }
 
 echo "ferry transfer bench, $(nproc) CPUs, $(date -u +%FT%TZ)"
-if [ -z "${BENCH_ONLY_NBD:-}" ]; then
+if [ -z "${BENCH_ONLY_NBD:-}" ] && [ -z "${BENCH_ONLY_OVA:-}" ]; then
   bench_disk "(a) sparse" "$dir/sparse.img"
   rm -f "$dir/sparse.img"
   bench_disk "(b) dense" "$dir/dense.img"
   rm -f "$dir/dense.img"
 fi
 
+if [ -n "${BENCH_OVA:-}${BENCH_ONLY_OVA:-}" ]; then
+  # (c) the VMDK inside an OVA, never extracted.
+  head -c $((64 << 20)) /dev/urandom > "$dir/chunk"
+  truncate -s 4G "$dir/ova-src.img"
+  for i in $(seq 0 15); do
+    dd if="$dir/chunk" of="$dir/ova-src.img" bs=64M seek=$((i * 4)) conv=notrunc status=none
+  done
+  qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$dir/ova-src.img" "$dir/disk1.vmdk"
+  printf '<?xml version="1.0"?><Envelope/>\n' > "$dir/vm.ovf"
+  (cd "$dir" && tar --format=ustar -cf vm.ova vm.ovf disk1.vmdk)
+  # The member's data starts one 512-byte header after its header block.
+  block=$(cd "$dir" && tar -tvRf vm.ova | awk '/disk1.vmdk/ { sub(":", "", $2); print $2 }')
+  off=$(( (block + 1) * 512 ))
+  len=$(stat -c %s "$dir/disk1.vmdk")
+  rm -f "$dir/disk1.vmdk" "$dir/vm.ovf" "$dir/chunk"
+  opts="driver=vmdk,file.driver=raw,file.offset=$off,file.size=$len,file.file.driver=file,file.file.filename=$dir/vm.ova"
+  size=$(stat -c %s "$dir/ova-src.img")
+  echo "== (c) ova: 4096 MiB disk, 1024 MiB data, streamOptimized VMDK at offset $off of vm.ova"
+  run "(c) ova ferry" "$size" "$dir/ova-src.img" "$dir/out.img" \
+    "$copy" [ qemu-nbd -r -e 4 --image-opts "$opts" ] "$dir/out.img"
+  run "(c) ova nbdcopy" "$size" "$dir/ova-src.img" "$dir/out.img" \
+    nbdcopy --flush -- [ qemu-nbd -r -e 4 --image-opts "$opts" ] "$dir/out.img"
+  run "(c) ova qemu-img" "$size" "$dir/ova-src.img" "$dir/out.img" \
+    qemu-img convert -t writeback --image-opts "$opts" -O raw "$dir/out.img"
+  ratio "(c) ova ferry" "(c) ova qemu-img"
+  ratio "(c) ova ferry" "(c) ova nbdcopy"
+  rm -f "$dir/vm.ova" "$dir/ova-src.img"
+fi
+
 if [ -n "${BENCH_NBD_ARGV:-}" ]; then
-  # (c) any NBD server as the source; compared through nbdcopy only, the
+  # (d) any NBD server as the source; compared through nbdcopy only, the
   # output checked against qemu-img's reading of BENCH_NBD_FILE if given.
   read -r -a argv <<<"$BENCH_NBD_ARGV"
   echo "== (c) [ $BENCH_NBD_ARGV ]"
