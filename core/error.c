@@ -22,8 +22,10 @@ set_error (int errnum, const char *fs, va_list args)
   char buf[ERROR_MAX];
 
   vsnprintf (buf, sizeof buf, fs, args);
+  /* Truncation of an over-long message is accepted, never an overflow. */
   if (errnum)
-    snprintf (last_error, sizeof last_error, "%s: %s", buf, strerror (errnum));
+    snprintf (last_error, sizeof last_error, "%.*s: %s",
+              (int) (sizeof buf - 64), buf, strerror (errnum));
   else
     memcpy (last_error, buf, sizeof buf);
   last_errno = errnum;
@@ -61,7 +63,8 @@ ferry_error_prefix (const char *fs, ...)
   va_start (args, fs);
   vsnprintf (prefix, sizeof prefix, fs, args);
   va_end (args);
-  snprintf (buf, sizeof buf, "%s: %s", prefix, last_error);
+  snprintf (buf, sizeof buf, "%.*s: %.*s", (int) (sizeof prefix / 2), prefix,
+            (int) (sizeof buf / 2 - 4), last_error);
   memcpy (last_error, buf, sizeof buf);
   errno = saved;
 }
