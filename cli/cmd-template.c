@@ -17,6 +17,7 @@ static void
 template_usage (FILE *fp)
 {
   fputs ("Usage: ferry template eval [--kind pvc|volume|network|vm] [--set KEY=VALUE]... TEMPLATE\n"
+         "       ferry template eval --plan PLAN [-n NAMESPACE] [-o table|yaml|json]\n"
          "\n"
          "Evaluate a name template with Go text/template syntax and Sprig functions,\n"
          "as Forklift evaluates pvcNameTemplate, volumeNameTemplate and\n"
@@ -27,6 +28,10 @@ template_usage (FILE *fp)
          "  -k, --kind KIND        pvc (default), volume, network or vm\n"
          "  -s, --set KEY=VALUE    set a variable (.KEY); *Index keys take numbers,\n"
          "                         Shared takes true/false\n"
+         "  -p, --plan PLAN        evaluate a stored plan's PVC names for every VM\n"
+         "                         and disk of its source inventory (exit 1 on any problem)\n"
+         "  -n, --namespace NS     the plan's namespace (default: default)\n"
+         "  -o, --output FORMAT    with --plan: table (default), yaml or json\n"
          "  -h, --help             show this help\n"
          "\n"
          "Variables: pvc: VmName TargetVmName PlanName VmId DiskIndex RootDiskIndex\n"
@@ -55,16 +60,63 @@ str_cleanup (char **s)
   free (*s);
 }
 
+/* --plan: the table of a stored plan's names. */
 static int
-eval (int argc, char **argv)
+eval_plan (struct cli *cli, const char *plan, enum cli_output out)
+{
+  struct ferry *f = cli_open (cli, 0);
+  if (!f)
+    return EXIT_ERROR;
+  json_t *rows = ferry_plan_names (f, cli->ns ? cli->ns : "default", plan);
+  if (!rows) {
+    cli_error (NULL);
+    return EXIT_ERROR;
+  }
+  bool problems = false;
+  json_t *row;
+  size_t i;
+  json_array_foreach (rows, i, row)
+    if (json_object_get (row, "error"))
+      problems = true;
+  if (out == OUTPUT_TABLE || out == OUTPUT_NAME) {
+    static const char *const header[] = { "VM", "TARGET", "DISK", "PVC NAME", "PROBLEM" };
+    static const char *const keys[] = { "vm", "targetName", "disk", "pvcName", "error" };
+    json_t *table = json_array ();
+    json_array_foreach (rows, i, row) {
+      json_t *line = json_array ();
+      for (size_t k = 0; k < 5; k++) {
+        json_t *v = json_object_get (row, keys[k]);
+        char *s = json_is_string (v) ? strdup (json_string_value (v))
+                : v ? json_dumps (v, JSON_ENCODE_ANY) : strdup ("");
+        json_array_append_new (line, json_string (s ? s : ""));
+        free (s);
+      }
+      json_array_append_new (table, line);
+    }
+    cli_print_table (header, 5, table);
+    json_decref (table);
+  }
+  else
+    cli_print_value (rows, out);
+  json_decref (rows);
+  return problems ? EXIT_ERROR : EXIT_OK;
+}
+
+static int
+eval (struct cli *cli, int argc, char **argv)
 {
   static const struct option long_options[] = {
     { "kind", required_argument, NULL, 'k' },
     { "set", required_argument, NULL, 's' },
+    { "plan", required_argument, NULL, 'p' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "output", required_argument, NULL, 'o' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *kind_name = "pvc";
+  const char *plan = NULL;
+  enum cli_output out = OUTPUT_TABLE;
   /* --set values are applied after the kind is known */
   const char **sets = calloc ((size_t) argc + 1, sizeof *sets);
   __attribute__((cleanup (str_cleanup))) char *sets_owner = (char *) sets;
@@ -74,16 +126,27 @@ eval (int argc, char **argv)
   if (!sets) { perror ("ferry"); return EXIT_ERROR; }
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "+:k:s:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "+:k:s:p:n:o:h", long_options, NULL)) != -1) {
     switch (c) {
     case 'k': kind_name = optarg; break;
     case 's': sets[nsets++] = optarg; break;
+    case 'p': plan = optarg; break;
+    case 'n': cli->ns = optarg; break;
+    case 'o':
+      if (cli_parse_output ("template", optarg, &out) == -1)
+        return EXIT_USAGE;
+      break;
     case 'h': template_usage (stdout); return EXIT_OK;
     case ':':
       return cli_usage_error ("template", "option '%s' needs an argument", argv[optind - 1]);
     default:
       return cli_usage_error ("template", "unknown option '%s'", argv[optind - 1]);
     }
+  }
+  if (plan) {
+    if (optind < argc || nsets)
+      return cli_usage_error ("template", "--plan takes no TEMPLATE and no --set");
+    return eval_plan (cli, plan, out);
   }
   if (optind >= argc)
     return cli_usage_error ("template", "eval needs a TEMPLATE argument");
@@ -134,18 +197,18 @@ eval (int argc, char **argv)
     return EXIT_ERROR;
   }
   size_t len;
-  __attribute__((cleanup (str_cleanup))) char *out =
+  __attribute__((cleanup (str_cleanup))) char *res =
     ferry_template_execute_len (t, data, &len, &err);
-  if (!out) {
+  if (!res) {
     fprintf (stderr, "ferry: %s\n", err);
     return EXIT_ERROR;
   }
-  fwrite (out, 1, len, stdout);
+  fwrite (res, 1, len, stdout);
   putchar ('\n');
   const char *why = NULL;
-  if (!ferry_template_is_dns1123_label (out, &why)) {
+  if (!ferry_template_is_dns1123_label (res, &why)) {
     fprintf (stderr, "ferry: template output '%s' is not a valid name (RFC 1123 label): %s\n",
-             out, why);
+             res, why);
     return EXIT_ERROR;
   }
   return EXIT_OK;
@@ -154,7 +217,6 @@ eval (int argc, char **argv)
 int
 cmd_template (struct cli *cli, int argc, char **argv)
 {
-  (void) cli;
   if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
     template_usage (stdout);
     return EXIT_OK;
@@ -163,5 +225,5 @@ cmd_template (struct cli *cli, int argc, char **argv)
     return cli_usage_error ("template", "missing subcommand (eval)");
   if (strcmp (argv[1], "eval") != 0)
     return cli_usage_error ("template", "unknown subcommand '%s'", argv[1]);
-  return eval (argc - 1, argv + 1);
+  return eval (cli, argc - 1, argv + 1);
 }

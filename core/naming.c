@@ -89,3 +89,85 @@ ferry_internal_pvc_name (const json_t *plan, const json_t *plan_vm,
   }
   return ferry_steal (&out);
 }
+
+/* The source provider's uid of a plan spec, or NULL after an error. */
+static char *
+plan_source_uid (struct ferry *f, const char *ns, const json_t *spec)
+{
+  const json_t *src = json_object_get (json_object_get (spec, "provider"), "source");
+  const char *name = json_string_value (json_object_get (src, "name"));
+  const char *sns = json_string_value (json_object_get (src, "namespace"));
+  struct ferry_store_row row = { 0 };
+
+  if (!name) {
+    ferry_error ("plan in %s names no source provider", ns);
+    return NULL;
+  }
+  int r = ferry_internal_store_get (f->store, "Provider", sns ? sns : ns, name, &row);
+  if (r == 0)
+    ferry_error ("provider %s/%s does not exist", sns ? sns : ns, name);
+  char *uid = r == 1 ? strdup (row.uid) : NULL;
+  ferry_internal_store_row_clear (&row);
+  return uid;
+}
+
+json_t *
+ferry_plan_names (struct ferry *f, const char *ns, const char *plan)
+{
+  struct ferry_store_row row = { 0 };
+  int r = ferry_internal_store_get (f->store, "Plan", ns, plan, &row);
+  if (r != 1) {
+    if (r == 0)
+      ferry_error ("plan %s/%s does not exist", ns, plan);
+    ferry_internal_store_row_clear (&row);
+    return NULL;
+  }
+  CLEANUP_JSON_DECREF json_t *planobj =
+    json_pack ("{s:{s:s, s:s}, s:O}", "metadata", "name", plan, "namespace", ns,
+               "spec", row.spec);
+  ferry_internal_store_row_clear (&row);
+  const json_t *spec = json_object_get (planobj, "spec");
+  CLEANUP_FREE char *uid = plan_source_uid (f, ns, spec);
+  if (!uid)
+    return NULL;
+
+  json_t *rows = json_array ();
+  const json_t *pvm;
+  size_t i;
+  json_array_foreach (json_object_get (spec, "vms"), i, pvm) {
+    const char *key = json_string_value (json_object_get (pvm, "id"));
+    if (!key)
+      key = json_string_value (json_object_get (pvm, "name"));
+    CLEANUP_JSON_DECREF json_t *doc =
+      key ? ferry_internal_store_inv_get (f->store, uid, FERRY_INV_VM, key) : NULL;
+    if (!doc) {
+      json_array_append_new (rows, json_pack ("{s:s, s:s}", "vm", key ? key : "",
+                                              "error", "not in the source inventory "
+                                              "(ferry inventory refresh --provider ...)"));
+      continue;
+    }
+    const char *name = str (doc, "name");
+    const char *given = json_string_value (json_object_get (pvm, "targetName"));
+    CLEANUP_FREE char *target = ferry_internal_target_vm_name (given && *given ? given : name);
+    if (!target) {
+      json_array_append_new (rows, json_pack ("{s:s, s:s}", "vm", name,
+                                              "error", ferry_get_error ()));
+      continue;
+    }
+    CLEANUP_JSON_DECREF json_t *vm_status =
+      json_pack ("{s:s, s:s, s:s}", "id", str (doc, "id"), "name", name,
+                 "newName", strcmp (target, name) ? target : "");
+    const json_t *disk;
+    size_t d;
+    json_array_foreach (json_object_get (doc, "disks"), d, disk) {
+      char *pvc = ferry_internal_pvc_name (planobj, pvm, vm_status, disk, d);
+      json_array_append_new (rows, pvc
+                             ? json_pack ("{s:s, s:s, s:I, s:s}", "vm", name, "targetName", target,
+                                          "disk", (json_int_t) d, "pvcName", pvc)
+                             : json_pack ("{s:s, s:s, s:I, s:s}", "vm", name, "targetName", target,
+                                          "disk", (json_int_t) d, "error", ferry_get_error ()));
+      free (pvc);
+    }
+  }
+  return rows;
+}

@@ -180,6 +180,104 @@ FERRY_API int ferry_migration_run (struct ferry *f, const char *ns,
                                    const char *name, ferry_run_fn fn,
                                    void *opaque);
 
+/* ---- Logs ------------------------------------------------------------- */
+
+/* The log file of one object, <state>/logs/<kind>/<ns>/<name>.log, as
+ * ferry_log_object writes it: kind "plan" or "migration" (the engine's
+ * lines for one Migration), or "vm" (see ferry_vm_log_path).  The file may
+ * not exist yet.  Caller frees; NULL with an error when a component is
+ * empty, "." or "..", or holds a '/'.
+ */
+FERRY_API char *ferry_log_path (struct ferry *f, const char *kind,
+                                const char *ns, const char *name);
+
+/* The log of VM vm_id of Plan ns/plan, across its Migrations (hook output
+ * and other per-VM lines): logs/vm/<ns>/<plan>.<vm-id>.log, with any '/'
+ * of the id replaced by '_'.  Caller frees.
+ */
+FERRY_API char *ferry_vm_log_path (struct ferry *f, const char *ns,
+                                   const char *plan, const char *vm_id);
+
+/* Ask every ferry_migration_run of this process to stop: no VM is
+ * admitted any more and running VMs stop at their next transition (a disk
+ * copy is interrupted), leaving the Migration Running and resumable.
+ * Async-signal-safe (for a SIGTERM handler); there is no undo.
+ */
+FERRY_API void ferry_migration_stop (void);
+/* Non-zero once ferry_migration_stop was called. */
+FERRY_API int ferry_migration_stopping (void);
+
+/* Cancel VMs of the running (or pending) Migration of Plan ns/plan: each
+ * of vms (NULL-terminated ids or names; NULL or empty: every VM of the
+ * plan) is added to the Migration's spec.cancel[] as {id, name}, which the
+ * engine polls (at least once a second): the VM stops, is marked
+ * Canceled and its partial volumes are removed by the destination.
+ * Returns the Migration's name (caller frees) or NULL (no such plan, no
+ * running Migration, a VM not in the plan).
+ */
+FERRY_API char *ferry_migration_cancel (struct ferry *f, const char *ns,
+                                        const char *plan,
+                                        const char *const *vms);
+
+/* The name of Plan ns/plan's running Migration (phase Running)
+ * (caller frees), or NULL with no error when there is none; NULL with
+ * an error on failure (check ferry_get_error()[0]).
+ */
+FERRY_API char *ferry_plan_running_migration (struct ferry *f, const char *ns,
+                                              const char *plan);
+
+/* A new Migration for a plan that had at least one Migration before,
+ * none of them running; it migrates only the VMs that did not succeed in
+ * earlier ones (every Migration does).  Returns its name or NULL.
+ */
+FERRY_API char *ferry_plan_restart (struct ferry *f, const char *ns,
+                                    const char *plan);
+
+/* Archive Plan ns/plan: spec.archived = true and an Archived condition;
+ * an archived plan does not start.  Refused while a Migration runs.
+ */
+FERRY_API int ferry_plan_archive (struct ferry *f, const char *ns,
+                                  const char *plan);
+
+/* Plan ns/new_name with a copy of Plan ns/plan's spec (not archived) and
+ * labels.  Refused when new_name exists.
+ */
+FERRY_API int ferry_plan_duplicate (struct ferry *f, const char *ns,
+                                    const char *plan, const char *new_name);
+
+/* Execute every Migration of the store that is not finished (no phase,
+ * Pending or Running), each in a thread of its own sharing the scheduler,
+ * looking for new ones every poll_seconds.  With once, return when none
+ * is left; otherwise until ferry_migration_stop.  0, or -1 when a
+ * Migration could not be run or (with once) one failed.
+ */
+FERRY_API int ferry_serve (struct ferry *f, int once, unsigned poll_seconds,
+                           ferry_run_fn fn, void *opaque);
+
+/* Write a must-gather archive (tar.gz, mode 0600) to path, laid out like
+ * Forklift's: must-gather/namespaces/<ns>/crs/<kind>/<name>.yaml for
+ * objects (kind singular, lower case) and
+ * must-gather/namespaces/<ns>/logs/<log>/current.log for the logs of
+ * plans (plan-<plan>), Migrations (migration-<name>) and VMs
+ * (vm-<plan>.<vm-id>).  ns NULL: every namespace.  plan and vm (an id or
+ * a name; either may be NULL) narrow it to the matching plans, with their
+ * Migrations, providers, maps, hooks and the providers' Secrets, and with
+ * vm, to that VM's log.  Secrets appear with their key names only, never
+ * a value.  -1 with an error when nothing matches plan/vm; nothing is left
+ * at path on error.
+ */
+FERRY_API int ferry_must_gather (struct ferry *f, const char *ns,
+                                 const char *plan, const char *vm,
+                                 const char *path);
+
+/* The names Plan ns/plan gives its targets, as a migration would: one row
+ * per disk of every VM (from the source inventory): {vm, targetName, disk
+ * (index), pvcName} or, where naming fails, {vm, targetName?, disk?,
+ * error}.  NULL only when the plan or its source provider is missing.
+ */
+FERRY_API json_t *ferry_plan_names (struct ferry *f, const char *ns,
+                                    const char *plan);
+
 /* ---- Output ----------------------------------------------------------- */
 
 /* YAML text of a JSON value (block style, keys in their order). */

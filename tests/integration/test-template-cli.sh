@@ -48,3 +48,48 @@ done
 expect_fail ferry template frobnicate
 [ "$rc" = 2 ] || fail "unknown subcommand: exit $rc"
 ferry template --help | grep -q 'ferry template eval' || fail "--help"
+
+# --plan: a stored plan's PVC names for every VM and disk of its inventory.
+m="$FERRY_STATE_DIR/plan.yaml"
+cat > "$m" <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {user: u}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: src}
+spec: {type: "null", url: "null://", secret: {name: creds}, settings: {vms: "2"}}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {name: names}
+spec:
+  provider: {source: {name: src}, destination: {name: host}}
+  map: {network: {name: net}, storage: {name: st}}
+  targetNamespace: target
+  pvcNameTemplate: '{{.PlanName}}-{{.VmId}}-{{.DiskIndex}}'
+  vms:
+    - id: vm-1
+    - id: vm-2
+      targetName: renamed
+      pvcNameTemplate: '{{.VmName}}_{{.DiskIndex}}'
+    - name: ghost
+YAML
+ferry apply -f "$m" >/dev/null
+ferry inventory refresh --provider src >/dev/null
+expect_fail ferry template eval --plan names
+[ "$rc" = 1 ] || fail "--plan with problems: exit $rc, want 1"
+expect_in "$out" "names-vm-1-0"
+expect_in "$out" "renamed"
+expect_in "$out" "not a valid volume name"
+expect_in "$out" "ghost"
+expect_in "$out" "not in the source inventory"
+j="$(ferry template eval --plan names -o json || true)"
+expect_in "$j" '"pvcName": "names-vm-1-0"'
+expect_in "$j" '"targetName": "renamed"'
+expect_fail ferry template eval --plan nosuchplan
+expect_in "$err" "nosuchplan"
+expect_fail ferry template eval --plan names '{{.VmName}}'
+[ "$rc" = 2 ] || fail "--plan with a TEMPLATE: exit $rc, want 2"
