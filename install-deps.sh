@@ -7,8 +7,8 @@ pkgs="
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   libxml2-dev libnbd-dev libpcre2-dev libcmocka-dev
   libarchive-dev qemu-utils nbdkit libnbd-bin libvirt-clients
-  sqlite3 valgrind man-db time python3
-  golang-go golang-github-masterminds-sprig-dev
+  sqlite3 valgrind man-db time python3 ansible-core
+  golang-go golang-github-masterminds-sprig-dev golang-github-vmware-govmomi-dev
 "
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$0" "$@"

@@ -76,6 +76,17 @@ int cmd_run (struct cli *cli, int argc, char **argv);
 int cmd_template (struct cli *cli, int argc, char **argv);
 int cmd_version (struct cli *cli, int argc, char **argv);
 int cmd_validate (struct cli *cli, int argc, char **argv);
+int cmd_logs (struct cli *cli, int argc, char **argv);
+int cmd_must_gather (struct cli *cli, int argc, char **argv);
+/* --- engine (issue 5) */
+int cmd_cancel (struct cli *cli, int argc, char **argv);
+int cmd_restart (struct cli *cli, int argc, char **argv);
+int cmd_archive (struct cli *cli, int argc, char **argv);
+int cmd_duplicate (struct cli *cli, int argc, char **argv);
+int cmd_serve (struct cli *cli, int argc, char **argv);
+/* Run Migration ns/name here, printing its progress (cmd-start.c); an exit code. */
+int cli_run_migration (struct ferry *f, const char *ns, const char *name);
+/* --- end engine */
 
 /* Plan conditions (cmd-validate.c): whether one is Ready, and each as
  * "TYPE (CATEGORY): message", its items and "To fix: suggestion", indented.

@@ -54,8 +54,8 @@ on_event (void *opaque, const struct ferry_run_event *ev)
   fflush (stdout);
 }
 
-static int
-run_one (struct ferry *f, const char *ns, const char *name)
+int
+cli_run_migration (struct ferry *f, const char *ns, const char *name)
 {
   struct progress_view view = { .tty = isatty (STDOUT_FILENO) };
   printf ("migration %s/%s: running\n", ns, name);
@@ -118,7 +118,7 @@ cmd_start (struct cli *cli, int argc, char **argv)
   printf ("migration.forklift.konveyor.io/%s created\n", name);
   int r = EXIT_OK;
   if (wait)
-    r = run_one (f, ns, name);
+    r = cli_run_migration (f, ns, name);
   free (name);
   return r;
 }
@@ -140,5 +140,5 @@ cmd_run (struct cli *cli, int argc, char **argv)
   struct ferry *f = cli_open (cli, 0);
   if (!f)
     return EXIT_ERROR;
-  return run_one (f, cli->ns ? cli->ns : "default", argv[optind]);
+  return cli_run_migration (f, cli->ns ? cli->ns : "default", argv[optind]);
 }

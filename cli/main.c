@@ -21,6 +21,15 @@ static const struct verb {
   { "validate", cmd_validate, "Validate a plan (conditions, as Forklift's); exit 1 when not Ready" },
   { "start", cmd_start, "Start a migration of a plan (--wait: run it and follow it)" },
   { "run", cmd_run, "Execute or resume a migration in the foreground" },
+  /* --- engine (issue 5) */
+  { "cancel", cmd_cancel, "Cancel a plan's running migration, or some of its VMs" },
+  { "restart", cmd_restart, "Start a new migration of the VMs that did not succeed" },
+  { "archive", cmd_archive, "Archive a plan (it does not start again)" },
+  { "duplicate", cmd_duplicate, "Copy a plan under a new name" },
+  { "serve", cmd_serve, "Execute every pending migration of the store (daemon)" },
+  /* --- end engine */
+  { "logs", cmd_logs, "Show a plan's log files (--follow: until its migration ends)" },
+  { "must-gather", cmd_must_gather, "Write a tar.gz of objects (Secrets redacted) and logs for support" },
   { "inventory", cmd_inventory, "Show or refresh a source provider's inventory" },
   { "modules", cmd_modules, "List provider and destination modules, or dump one" },
   { "template", cmd_template, "Evaluate a name template" },
@@ -37,7 +46,7 @@ usage (FILE *fp)
            "\n"
            "Commands:\n");
   for (size_t i = 0; i < NR_VERBS; i++)
-    fprintf (fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf (fp, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
   fprintf (fp,
            "\n"
            "Global options:\n"

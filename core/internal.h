@@ -19,6 +19,7 @@ struct ferry {
   bool have_key;                        /* key loaded (lazily, on first secret) */
   unsigned char key[FERRY_SECRET_KEY_LEN];
   struct ferry_modules *modules;        /* NULL with FERRY_OPEN_NO_MODULES */
+  bool log_dir_set;                     /* ferry_internal_log_set_dir called (once) */
 };
 
 /* The secret key, loaded (or created) on first use.  NULL on error. */
@@ -32,7 +33,8 @@ char *ferry_internal_state_dir_resolve (const char *explicit_dir);
 /* mkdir -p with mode for every created component. */
 int ferry_internal_mkdir_p (const char *path, unsigned mode);
 
-/* Where per-object log files go (set by ferry_open; NULL: none). */
+/* Where per-object log files go: ferry_open sets it, ferry_close releases
+ * it with NULL (cleared when no open context is left). */
 void ferry_internal_log_set_dir (const char *logs_dir);
 
 /* Current time as RFC 3339 UTC, "2026-11-26T04:47:49Z".  Caller frees. */

@@ -138,6 +138,7 @@ ferry_open (const char *state_dir, unsigned flags)
       goto err;
   }
   ferry_internal_log_set_dir (logs);
+  f->log_dir_set = true;
   return f;
 
  err:
@@ -152,7 +153,8 @@ ferry_close (struct ferry *f)
     return;
   ferry_internal_store_close (f->store);
   ferry_internal_modules_free (f->modules);
-  ferry_internal_log_set_dir (NULL);
+  if (f->log_dir_set)
+    ferry_internal_log_set_dir (NULL);
   /* The key never outlives the context. */
   explicit_bzero (f->key, sizeof f->key);
   free (f->state_dir);

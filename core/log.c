@@ -21,6 +21,7 @@ static const char *const level_names[] = { "error", "warn", "info", "debug" };
 /* Guards log_dir and serialises writes so lines never interleave. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *log_dir;                   /* <state>/logs, or NULL */
+static unsigned log_dir_users;          /* open contexts that set log_dir */
 static int level = -1;                  /* -1: not read from the environment yet */
 
 int
@@ -51,12 +52,24 @@ ferry_set_log_level (enum ferry_log_level l)
   level = l;
 }
 
+/* Each ferry_open sets the directory and each ferry_close releases it; it
+ * is cleared only when the last open context closes, so an engine thread
+ * closing its own context does not silence the others' log files.  (The
+ * directory is process-wide: the latest ferry_open's wins.)
+ */
 void
 ferry_internal_log_set_dir (const char *dir)
 {
   FERRY_SCOPED_LOCK (&log_lock);
-  free (log_dir);
-  log_dir = dir ? strdup (dir) : NULL;
+  if (dir) {
+    free (log_dir);
+    log_dir = strdup (dir);
+    log_dir_users++;
+  }
+  else if (log_dir_users > 0 && --log_dir_users == 0) {
+    free (log_dir);
+    log_dir = NULL;
+  }
 }
 
 static void

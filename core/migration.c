@@ -1,9 +1,21 @@
-/* ferry core: starting and running a Migration (sequentially, VM after VM;
- * the concurrent engine of issue 5 schedules the same per-VM pipelines).
+/* ferry core: starting and running a Migration.
+ *
+ * The engine (issue 5): each VM of the plan is a job; jobs are admitted per
+ * source host by the process-wide scheduler (scheduler.c) and run their
+ * pipeline (pipeline.c) in a thread of their own.  A struct ferry is
+ * one-thread-at-a-time, so every VM thread opens its own struct ferry (its
+ * own store connection and module handles) on the same state directory;
+ * the Migration's status is one JSON object guarded by engine.lock and
+ * saved whole under that lock, each VM thread writing its own copy of its
+ * entry into it, so no save loses another's update.  The calling thread
+ * admits jobs and polls the store for cancel requests (spec.cancel) at
+ * least once a second.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +23,7 @@
 
 #include "instance.h"
 #include "pipeline.h"
+#include "scheduler.h"
 #include "validation.h"
 
 /* A stored object's spec (new reference) or NULL (error set when
@@ -70,6 +83,11 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   CLEANUP_JSON_DECREF json_t *p = load_object (f, "Plan", ns, plan, "start");
   if (!p)
     return NULL;
+  if (json_is_true (json_object_get (json_object_get (p, "spec"), "archived"))) {
+    ferry_error ("plan %s/%s is archived; duplicate it ('ferry duplicate %s NEW') to migrate again",
+                 ns, plan, plan);
+    return NULL;
+  }
 
   /* --- plan validation: only a Ready plan starts. */
   {
@@ -135,29 +153,6 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   return name;
 }
 
-struct run_state {
-  struct ferry *f;
-  const char *ns, *name;
-  json_t *status;                       /* the Migration's status, owned */
-};
-
-static int
-save_status (struct ferry_vm_run *run)
-{
-  struct run_state *s = run->save_opaque;
-  return ferry_internal_store_set_status (s->f->store, "Migration", s->ns,
-                                          s->name, s->status);
-}
-
-static void
-set_now (json_t *obj, const char *key)
-{
-  char *now = ferry_internal_now_rfc3339 ();
-  if (now)
-    json_object_set_new (obj, key, json_string (now));
-  free (now);
-}
-
 /* This VM's entry in status.vms, created when absent. */
 static json_t *
 vm_status_entry (json_t *status, const char *id)
@@ -202,14 +197,318 @@ load_map (struct ferry *f, const json_t *plan, const char *which, json_t **out)
   return 0;
 }
 
+
+/* ---- The engine ------------------------------------------------------- */
+
+/* Set by ferry_migration_stop (async-signal-safe): every engine in this
+ * process stops admitting VMs and interrupts the running ones at their next
+ * transition, leaving the Migration resumable.
+ */
+static volatile sig_atomic_t stop_requested;
+static volatile int stop_flag;          /* the same, as the pipelines see it */
+
+void
+ferry_migration_stop (void)
+{
+  stop_requested = 1;
+  stop_flag = 1;
+}
+
+int
+ferry_migration_stopping (void)
+{
+  return stop_requested != 0;
+}
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_SKIPPED };
+
+struct engine;
+
+struct vm_job {
+  struct engine *e;
+  json_t *plan_vm;                      /* the plan's spec.vms entry, copy */
+  char *id, *name;                      /* source VM */
+  char *host;                           /* "<provider uid>/<host>" */
+  unsigned cost;                        /* unfinished disks */
+  enum job_state state;                 /* guarded by engine.lock */
+  bool joined;                          /* main thread only */
+  pthread_t thread;
+  volatile int abort;                   /* transfer cancel flag */
+  volatile int canceled;                /* the user canceled this VM */
+  int result;                           /* the pipeline's, when JOB_DONE */
+  json_t *vm_status;                    /* owned by the job's thread while it runs */
+};
+
+struct engine {
+  pthread_mutex_t lock;                 /* guards status, jobs[].state and
+                                           every save of status */
+  pthread_mutex_t events;               /* serializes calls of fn */
+  json_t *status;                       /* the Migration's status */
+  struct ferry *f;                      /* the caller's (main thread only) */
+  struct ferry_store *poll_store;       /* main thread's own read-only
+                                           connection for spec.cancel, so no
+                                           read snapshot of f's can hide it */
+  const char *state_dir;
+  const char *ns, *name;                /* the Migration */
+  const json_t *plan, *nmap, *smap;     /* read-only while threads run */
+  const char *s_ns, *s_name, *d_ns, *d_name;
+  ferry_run_fn fn;
+  void *opaque;
+  size_t nr_jobs;
+  struct vm_job *jobs;
+};
+
+/* Save the whole status through store (the caller's connection).  Under lock. */
+static int
+engine_save_locked (struct engine *e, struct ferry_store *store)
+{
+  return ferry_internal_store_set_status (store, "Migration", e->ns, e->name,
+                                          e->status);
+}
+
+/* Put a copy of vm_status in status.vms in place of the entry with its id.
+ * Under lock.
+ */
+static void
+engine_put_vm_locked (struct engine *e, const json_t *vm_status)
+{
+  const char *id = json_string_value (json_object_get (vm_status, "id")) ?: "";
+  json_t *vms = json_object_get (e->status, "vms");
+  json_t *ent;
+  size_t i;
+
+  if (!vms) {
+    vms = json_array ();
+    json_object_set_new (e->status, "vms", vms);
+  }
+  json_array_foreach (vms, i, ent)
+    if (strcmp (json_string_value (json_object_get (ent, "id")) ?: "", id) == 0) {
+      json_array_set_new (vms, i, json_deep_copy (vm_status));
+      return;
+    }
+  json_array_append_new (vms, json_deep_copy (vm_status));
+}
+
+static int
+job_save (struct ferry_vm_run *run)
+{
+  struct vm_job *j = run->save_opaque;
+  pthread_mutex_lock (&j->e->lock);
+  engine_put_vm_locked (j->e, run->vm_status);
+  int r = engine_save_locked (j->e, run->f->store);
+  pthread_mutex_unlock (&j->e->lock);
+  return r;
+}
+
+static void
+job_event (void *opaque, const struct ferry_run_event *ev)
+{
+  struct engine *e = opaque;
+  pthread_mutex_lock (&e->events);
+  e->fn (e->opaque, ev);
+  pthread_mutex_unlock (&e->events);
+}
+
+/* A VM that could not start: Failed with why in Initialize. */
+static void
+job_fail (struct vm_job *j, struct ferry *f, const char *why)
+{
+  json_object_set_new (j->vm_status, "phase", json_string ("Failed"));
+  json_object_set_new (j->vm_status, "error",
+                       json_pack ("{s:s, s:[s]}", "phase", "Initialize", "reasons", why));
+  ferry_internal_set_now_ms (j->vm_status, "completed");
+  pthread_mutex_lock (&j->e->lock);
+  engine_put_vm_locked (j->e, j->vm_status);
+  if (f)
+    engine_save_locked (j->e, f->store);
+  pthread_mutex_unlock (&j->e->lock);
+}
+
+static void *
+job_thread (void *arg)
+{
+  struct vm_job *j = arg;
+  struct engine *e = j->e;
+  struct ferry *f = ferry_open (e->state_dir, 0);
+  struct ferry_instance *src = NULL, *dst = NULL;
+  json_t *plan = json_deep_copy (e->plan);
+  json_t *nmap = e->nmap ? json_deep_copy (e->nmap) : NULL;
+  json_t *smap = e->smap ? json_deep_copy (e->smap) : NULL;
+  int r = -1;
+
+  if (f)
+    src = ferry_internal_source_open (f, e->s_ns, e->s_name);
+  if (src)
+    dst = ferry_internal_destination_open (f, e->d_ns, e->d_name);
+  if (!dst || !plan)
+    job_fail (j, NULL, *ferry_get_error () ? ferry_get_error () : "out of memory");
+  else {
+    struct ferry_vm_run run = {
+      .f = f, .ns = e->ns, .migration = e->name, .plan = plan,
+      .plan_vm = j->plan_vm, .vm_status = j->vm_status,
+      .source = src, .destination = dst, .network_map = nmap, .storage_map = smap,
+      .fn = e->fn ? job_event : NULL, .opaque = e,
+      .save = job_save, .save_opaque = j,
+      .abort = &j->abort, .canceled = &j->canceled, .stopping = &stop_flag,
+    };
+    r = ferry_internal_pipeline_run (&run);
+  }
+  if (r == -1 && f && !dst) {
+    pthread_mutex_lock (&e->lock);
+    engine_save_locked (e, f->store);
+    pthread_mutex_unlock (&e->lock);
+  }
+  ferry_internal_instance_close (src);
+  ferry_internal_instance_close (dst);
+  ferry_close (f);
+  json_decref (plan);
+  json_decref (nmap);
+  json_decref (smap);
+  pthread_mutex_lock (&e->lock);
+  j->result = r;
+  j->state = JOB_DONE;
+  pthread_mutex_unlock (&e->lock);
+  ferry_internal_sched_release (j->host, j->cost);
+  return NULL;
+}
+
+/* spec.cancel of the stored Migration: mark the jobs it names. */
+static void
+poll_cancel (struct engine *e)
+{
+  struct ferry_store_row row = { 0 };
+  if (!e->poll_store) {
+    CLEANUP_FREE char *db = NULL;
+    if (asprintf (&db, "%s/ferry.db", e->state_dir) == -1)
+      return;
+    e->poll_store = ferry_internal_store_open (db, FERRY_STORE_READONLY);
+    if (!e->poll_store)
+      return;
+  }
+  if (ferry_internal_store_get (e->poll_store, "Migration", e->ns, e->name, &row) != 1) {
+    ferry_debug ("migration %s/%s: poll: %s", e->ns, e->name, ferry_get_error ());
+    ferry_internal_store_row_clear (&row);
+    ferry_internal_store_close (e->poll_store);
+    e->poll_store = NULL;
+    return;
+  }
+  const json_t *c;
+  size_t i;
+  json_array_foreach (json_object_get (row.spec, "cancel"), i, c) {
+    const char *id = json_string_value (json_object_get (c, "id"));
+    const char *name = json_string_value (json_object_get (c, "name"));
+    for (size_t k = 0; k < e->nr_jobs; k++) {
+      struct vm_job *j = &e->jobs[k];
+      if ((id && strcmp (id, j->id) == 0) || (name && strcmp (name, j->name) == 0)) {
+        if (!j->canceled)
+          ferry_log_object (FERRY_LOG_INFO, "migration", e->ns, e->name,
+                            "vm %s: cancel requested", j->name);
+        j->canceled = 1;
+        j->abort = 1;
+      }
+    }
+  }
+  ferry_internal_store_row_clear (&row);
+}
+
+/* A pending job canceled before it started. */
+static void
+cancel_pending (struct engine *e, struct vm_job *j)
+{
+  json_object_set_new (j->vm_status, "phase", json_string ("Canceled"));
+  ferry_internal_set_now_ms (j->vm_status, "completed");
+  json_object_set_new (j->vm_status, "conditions",
+                       json_pack ("[{s:s, s:s, s:s, s:s}]",
+                                  "type", "Canceled", "status", "True",
+                                  "category", "Advisory",
+                                  "message", "The VM migration has been CANCELED."));
+  pthread_mutex_lock (&e->lock);
+  engine_put_vm_locked (e, j->vm_status);
+  engine_save_locked (e, e->f->store);
+  j->state = JOB_DONE;
+  j->result = FERRY_PIPELINE_CANCELED;
+  pthread_mutex_unlock (&e->lock);
+  if (e->fn) {
+    struct ferry_run_event ev = { .struct_size = sizeof ev, .vm = j->name,
+                                  .step = "Initialize", .phase = "Canceled" };
+    job_event (e, &ev);
+  }
+}
+
+/* Unfinished disks of a VM: its inventory disks less the ones its stored
+ * DiskTransfer tasks mark done.
+ */
+static unsigned
+job_cost (const json_t *inv, const json_t *vm_status)
+{
+  size_t disks = json_array_size (json_object_get (inv, "disks"));
+  size_t done = 0, i;
+  const json_t *step, *task;
+
+  json_array_foreach (json_object_get (vm_status, "pipeline"), i, step) {
+    if (strcmp (json_string_value (json_object_get (step, "name")) ?: "", "DiskTransfer") != 0)
+      continue;
+    if (strcmp (json_string_value (json_object_get (step, "phase")) ?: "", "Completed") == 0)
+      return 0;
+    size_t k;
+    json_array_foreach (json_object_get (step, "tasks"), k, task)
+      if (json_is_true (json_object_get (task, "done")))
+        done++;
+  }
+  return done >= disks ? 0 : (unsigned) (disks - done);
+}
+
+struct earlier_ctx {
+  const char *plan, *migration;
+  json_t *done;                         /* {vm id: migration name} */
+};
+
+static int
+collect_earlier (void *opaque, const struct ferry_store_row *row)
+{
+  struct earlier_ctx *c = opaque;
+  const char *p = json_string_value (json_object_get (json_object_get (row->spec, "plan"), "name"));
+  const json_t *vm;
+  size_t i;
+
+  if (!p || strcmp (p, c->plan) != 0 || strcmp (row->name, c->migration) == 0)
+    return 0;
+  json_array_foreach (json_object_get (row->status, "vms"), i, vm) {
+    const char *id = json_string_value (json_object_get (vm, "id"));
+    const char *ph = json_string_value (json_object_get (vm, "phase"));
+    if (id && ph && strcmp (ph, "Completed") == 0)
+      json_object_set_new (c->done, id, json_string (row->name));
+  }
+  return 0;
+}
+
+static void
+engine_free_jobs (struct engine *e)
+{
+  for (size_t k = 0; k < e->nr_jobs; k++) {
+    json_decref (e->jobs[k].plan_vm);
+    json_decref (e->jobs[k].vm_status);
+    free (e->jobs[k].id);
+    free (e->jobs[k].name);
+    free (e->jobs[k].host);
+  }
+  free (e->jobs);
+}
+
 int
 ferry_migration_run (struct ferry *f, const char *ns, const char *name,
                      ferry_run_fn fn, void *opaque)
 {
   CLEANUP_JSON_DECREF json_t *mig = load_object (f, "Migration", ns, name, "run");
-  CLEANUP_JSON_DECREF json_t *plan = NULL, *nmap = NULL, *smap = NULL;
+  CLEANUP_JSON_DECREF json_t *plan = NULL, *nmap = NULL, *smap = NULL, *sprov = NULL;
+  CLEANUP_JSON_DECREF json_t *earlier = json_object ();
   struct ferry_instance *src = NULL, *dst = NULL;
-  int failures = 0;
+  struct engine e = { .lock = PTHREAD_MUTEX_INITIALIZER,
+                      .events = PTHREAD_MUTEX_INITIALIZER,
+                      .f = f, .state_dir = ferry_get0_state_dir (f),
+                      .ns = ns, .name = name, .fn = fn, .opaque = opaque };
+  int failures = 0, canceled = 0, stopped = 0;
+  size_t skipped = 0;
   int r = -1;
 
   if (!mig)
@@ -225,24 +524,21 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   if (!plan)
     return -1;
 
-  struct run_state state = { .f = f, .ns = ns, .name = name };
   json_t *old = json_object_get (mig, "status");
-  state.status = json_is_object (old) ? json_deep_copy (old) : json_object ();
-  const char *phase = json_string_value (json_object_get (state.status, "phase"));
+  e.status = json_is_object (old) ? json_deep_copy (old) : json_object ();
+  const char *phase = json_string_value (json_object_get (e.status, "phase"));
   if (phase && (strcmp (phase, "Succeeded") == 0 || strcmp (phase, "Canceled") == 0)) {
     ferry_error ("migration %s/%s has already ended (%s); start the plan again for a new one",
                  ns, name, phase);
-    json_decref (state.status);
+    json_decref (e.status);
     return -1;
   }
-  json_object_set_new (state.status, "phase", json_string ("Running"));
-  json_object_del (state.status, "completed");
-  if (!json_object_get (state.status, "started"))
-    set_now (state.status, "started");
-  struct ferry_vm_run run = { .f = f, .ns = ns, .migration = name, .plan = plan,
-                              .fn = fn, .opaque = opaque, .save = save_status,
-                              .save_opaque = &state };
-  if (save_status (&run) == -1)
+  json_object_set_new (e.status, "phase", json_string ("Running"));
+  json_object_del (e.status, "completed");
+  json_object_del (e.status, "conditions");
+  if (!json_object_get (e.status, "started"))
+    ferry_internal_set_now_ms (e.status, "started");
+  if (engine_save_locked (&e, f->store) == -1)
     goto out;
 
   const json_t *pspec = json_object_get (plan, "spec");
@@ -251,88 +547,217 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   const char *pns = plan_ns ? plan_ns : ns;
   const char *s_ns = json_string_value (json_object_get (psrc, "namespace"));
   const char *d_ns = json_string_value (json_object_get (pdst, "namespace"));
-  const char *s_name = json_string_value (json_object_get (psrc, "name"));
-  const char *d_name = json_string_value (json_object_get (pdst, "name"));
-  if (!s_name || !d_name) {
+  e.s_ns = s_ns ? s_ns : pns;
+  e.d_ns = d_ns ? d_ns : pns;
+  e.s_name = json_string_value (json_object_get (psrc, "name"));
+  e.d_name = json_string_value (json_object_get (pdst, "name"));
+  if (!e.s_name || !e.d_name) {
     ferry_error ("plan %s/%s names no source or destination provider", pns, plan_name);
     goto fail;
   }
-  if (ferry_inventory_refresh (f, s_ns ? s_ns : pns, s_name) == -1)
+  if (ferry_inventory_refresh (f, e.s_ns, e.s_name) == -1)
     goto fail;
-  src = ferry_internal_source_open (f, s_ns ? s_ns : pns, s_name);
+  /* Opened here once so a broken provider fails the whole migration. */
+  src = ferry_internal_source_open (f, e.s_ns, e.s_name);
   if (!src)
     goto fail;
-  dst = ferry_internal_destination_open (f, d_ns ? d_ns : pns, d_name);
+  dst = ferry_internal_destination_open (f, e.d_ns, e.d_name);
   if (!dst)
     goto fail;
   if (load_map (f, plan, "network", &nmap) == -1
       || load_map (f, plan, "storage", &smap) == -1)
     goto fail;
-  run.source = src;
-  run.destination = dst;
-  run.network_map = nmap;
-  run.storage_map = smap;
+  sprov = load_object (f, "Provider", e.s_ns, e.s_name, "migration");
+  unsigned limit = ferry_internal_sched_limit (json_object_get (sprov, "spec"));
+  e.plan = plan;
+  e.nmap = nmap;
+  e.smap = smap;
 
+  /* VMs that succeeded in earlier Migrations of the plan are not redone. */
+  {
+    struct earlier_ctx ec = { .plan = plan_name, .migration = name, .done = earlier };
+    if (ferry_internal_store_list (f->store, "Migration", ns, collect_earlier, &ec) == -1)
+      goto fail;
+  }
+
+  e.jobs = calloc (json_array_size (json_object_get (pspec, "vms")) + 1, sizeof *e.jobs);
+  if (!e.jobs) {
+    ferry_error_errno (errno, "run migration %s/%s", ns, name);
+    goto fail;
+  }
   const json_t *pvm;
   size_t i;
   json_array_foreach (json_object_get (pspec, "vms"), i, pvm) {
     const char *key = json_string_value (json_object_get (pvm, "id"));
     if (!key)
       key = json_string_value (json_object_get (pvm, "name"));
+    struct vm_job *j = &e.jobs[e.nr_jobs];
     CLEANUP_JSON_DECREF json_t *inv =
-      key ? ferry_inventory_get (f, s_ns ? s_ns : pns, s_name, "vm", key) : NULL;
+      key ? ferry_inventory_get (f, e.s_ns, e.s_name, "vm", key) : NULL;
     if (!inv) {
-      json_t *e = vm_status_entry (state.status, key ? key : "");
-      json_object_set_new (e, "id", json_string (key ? key : ""));
-      json_object_set_new (e, "phase", json_string ("Failed"));
-      json_object_set_new (e, "error", json_pack ("{s:s, s:[s]}", "phase", "Initialize",
-                                                  "reasons", ferry_get_error ()));
+      json_t *ent = vm_status_entry (e.status, key ? key : "");
+      json_object_set_new (ent, "id", json_string (key ? key : ""));
+      json_object_set_new (ent, "phase", json_string ("Failed"));
+      json_object_set_new (ent, "error", json_pack ("{s:s, s:[s]}", "phase", "Initialize",
+                                                    "reasons", ferry_get_error ()));
       failures++;
-      save_status (&run);
+      engine_save_locked (&e, f->store);
       continue;
     }
     const char *id = json_string_value (json_object_get (inv, "id"));
     const char *vm_name = json_string_value (json_object_get (inv, "name"));
-    run.plan_vm = pvm;
-    run.vm_status = vm_status_entry (state.status, id);
-    if (!json_object_get (run.vm_status, "pipeline"))
-      ferry_internal_pipeline_init (&run, id, vm_name ? vm_name : id);
-    if (ferry_internal_pipeline_run (&run) == -1)
-      failures++;
+    const char *host = json_string_value (json_object_get (inv, "host"));
+    json_t *ent = vm_status_entry (e.status, id);
+    if (!json_object_get (ent, "pipeline")) {
+      const char *by = json_string_value (json_object_get (earlier, id));
+      if (by) {
+        /* Not part of this migration: an earlier one migrated it. */
+        json_array_remove (json_object_get (e.status, "vms"),
+                           json_array_size (json_object_get (e.status, "vms")) - 1);
+        ferry_log_object (FERRY_LOG_INFO, "migration", ns, name,
+                          "vm %s: already migrated by migration %s; skipped",
+                          vm_name ? vm_name : id, by);
+        skipped++;
+        continue;
+      }
+      struct ferry_vm_run init = { .vm_status = ent,
+                                   .plan_vm = pvm };  /* hooks: which hook steps */
+      ferry_internal_pipeline_init (&init, id, vm_name ? vm_name : id);
+    }
+    j->e = &e;
+    j->plan_vm = json_deep_copy (pvm);
+    j->id = strdup (id);
+    j->name = strdup (vm_name ? vm_name : id);
+    if (asprintf (&j->host, "%s/%s", src->uid, host ? host : "provider") == -1)
+      j->host = NULL;
+    j->vm_status = json_deep_copy (ent);
+    j->cost = job_cost (inv, ent);
+    e.nr_jobs++;
+    if (!j->plan_vm || !j->id || !j->name || !j->host || !j->vm_status) {
+      ferry_error ("run migration %s/%s: out of memory", ns, name);
+      goto fail;
+    }
+  }
+  ferry_internal_instance_close (src);
+  ferry_internal_instance_close (dst);
+  src = dst = NULL;
+  if (engine_save_locked (&e, f->store) == -1)
+    goto fail;
+
+  /* Admit, watch, join: until every job is done (or stopped). */
+  for (;;) {
+    size_t pending = 0, running = 0;
+    poll_cancel (&e);
+    for (size_t k = 0; k < e.nr_jobs; k++) {
+      struct vm_job *j = &e.jobs[k];
+      pthread_mutex_lock (&e.lock);
+      enum job_state st = j->state;
+      pthread_mutex_unlock (&e.lock);
+      if (st == JOB_PENDING) {
+        if (j->canceled && strcmp (json_string_value (json_object_get (j->vm_status, "phase")) ?: "",
+                                   "Completed") != 0) {
+          cancel_pending (&e, j);
+          continue;
+        }
+        if (stop_requested) {
+          stopped++;
+          j->state = JOB_SKIPPED;
+          continue;
+        }
+        if (ferry_internal_sched_try_admit (j->host, j->cost, limit)) {
+          j->state = JOB_RUNNING;
+          int err = pthread_create (&j->thread, NULL, job_thread, j);
+          if (err) {
+            ferry_internal_sched_release (j->host, j->cost);
+            ferry_error_errno (err, "vm %s: start a thread", j->name);
+            job_fail (j, f, ferry_get_error ());
+            j->state = JOB_DONE;
+            j->result = -1;
+            j->joined = true;
+            continue;
+          }
+          running++;
+        }
+        else
+          pending++;
+      }
+      else if (st == JOB_RUNNING)
+        running++;
+      else if (st == JOB_DONE && !j->joined) {
+        pthread_join (j->thread, NULL);
+        j->joined = true;
+      }
+    }
+    if (!pending && !running)
+      break;
+    ferry_internal_sched_wait (500);
   }
 
-  json_object_set_new (state.status, "phase", json_string (failures ? "Failed" : "Succeeded"));
-  set_now (state.status, "completed");
-  json_object_set_new (state.status, "conditions",
-                       json_pack ("[{s:s, s:s, s:s, s:s}]",
-                                  "type", failures ? "Failed" : "Succeeded",
-                                  "status", "True", "category", "Advisory",
-                                  "message", failures ? "The migration has FAILED."
-                                                      : "The migration has SUCCEEDED."));
-  if (save_status (&run) == -1)
+  for (size_t k = 0; k < e.nr_jobs; k++) {
+    struct vm_job *j = &e.jobs[k];
+    if (j->state == JOB_SKIPPED)
+      continue;
+    if (j->result == -1)
+      failures++;
+    else if (j->result == FERRY_PIPELINE_CANCELED)
+      canceled++;
+    else if (j->result == FERRY_PIPELINE_STOPPED)
+      stopped++;
+  }
+
+  pthread_mutex_lock (&e.lock);
+  if (stopped) {
+    /* Left Running: `ferry run` or `ferry serve` resumes it. */
+    r = engine_save_locked (&e, f->store);
+    pthread_mutex_unlock (&e.lock);
+    ferry_error ("migration %s/%s: stopped with %d VMs unfinished; 'ferry run %s -n %s' resumes it",
+                 ns, name, stopped, name, ns);
+    r = -1;
     goto out;
-  if (failures)
-    ferry_error ("migration %s/%s: %d of %zu VMs failed (see 'ferry get migration %s -o yaml')",
-                 ns, name, failures, json_array_size (json_object_get (pspec, "vms")), name);
-  r = failures ? -1 : 0;
+  }
+  const char *end = failures ? "Failed" : canceled ? "Canceled" : "Succeeded";
+  json_object_set_new (e.status, "phase", json_string (end));
+  ferry_internal_set_now_ms (e.status, "completed");
+  json_object_set_new (e.status, "conditions",
+                       json_pack ("[{s:s, s:s, s:s, s:s}]",
+                                  "type", end, "status", "True", "category", "Advisory",
+                                  "message", failures ? "The migration has FAILED."
+                                  : canceled ? "The migration has been CANCELED."
+                                  : "The migration has SUCCEEDED."));
+  if (skipped)
+    json_object_set_new (e.status, "skippedVms", json_integer ((json_int_t) skipped));
+  r = engine_save_locked (&e, f->store);
+  pthread_mutex_unlock (&e.lock);
+  if (r == -1)
+    goto out;
+  if (failures || canceled) {
+    ferry_error ("migration %s/%s: %d of %zu VMs failed, %d canceled (see 'ferry get migration %s -o yaml')",
+                 ns, name, failures, json_array_size (json_object_get (pspec, "vms")),
+                 canceled, name);
+    r = -1;
+  }
   goto out;
 
  fail:
   {
     char *msg = strdup (ferry_get_error ());
-    json_object_set_new (state.status, "phase", json_string ("Failed"));
-    set_now (state.status, "completed");
-    json_object_set_new (state.status, "conditions",
+    json_object_set_new (e.status, "phase", json_string ("Failed"));
+    ferry_internal_set_now_ms (e.status, "completed");
+    json_object_set_new (e.status, "conditions",
                          json_pack ("[{s:s, s:s, s:s, s:s}]", "type", "Failed", "status", "True",
                                     "category", "Critical", "message", msg ? msg : "failed"));
-    save_status (&run);
+    engine_save_locked (&e, f->store);
     if (msg)
       ferry_error ("%s", msg);
     free (msg);
+    r = -1;
   }
  out:
   ferry_internal_instance_close (src);
   ferry_internal_instance_close (dst);
-  json_decref (state.status);
+  engine_free_jobs (&e);
+  if (e.poll_store)
+    ferry_internal_store_close (e.poll_store);
+  json_decref (e.status);
   return r;
 }

@@ -369,6 +369,19 @@ ferry_delete (struct ferry *f, const char *kind, const char *ns,
     return -1;
   if (!ns)
     ns = DEFAULT_NS;
+  /* --- engine (issue 5): a plan with a running Migration is not deleted. */
+  if (strcmp (k, "Plan") == 0) {
+    char *running = ferry_plan_running_migration (f, ns, name);
+    if (running) {
+      ferry_error ("delete plan %s/%s: migration %s is running; cancel it first ('ferry cancel %s -n %s')",
+                   ns, name, running, name, ns);
+      free (running);
+      return -1;
+    }
+    if (*ferry_get_error ())
+      return -1;
+  }
+  /* --- end engine */
   r = ferry_internal_store_delete (f->store, k, ns, name);
   if (r == 0) {
     ferry_internal_not_found_error (k, ns, name);

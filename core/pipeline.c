@@ -2,7 +2,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/time.h>
 #include <string.h>
 #include <time.h>
 #include <inttypes.h>
@@ -25,10 +27,13 @@ static int step_create (struct ferry_vm_run *run, json_t *step);
 
 static const struct step_def cold_steps[] = {
   { "Initialize", "Initialize migration.", step_initialize },
+  /* hooks (pipeline-hooks.c): in the pipeline only when the VM has them */
+  { "PreHook", "Run pre-migration hook.", ferry_internal_step_prehook },
   { "DiskAllocation", "Allocate disks.", step_allocate },
   { "DiskTransfer", "Transfer disks.", step_transfer },
   { "ImageConversion", "Convert image to kubevirt.", step_convert },
   { "VirtualMachineCreation", "Create VM.", step_create },
+  { "PostHook", "Run post-migration hook.", ferry_internal_step_posthook }, /* hooks */
 };
 #define NR_COLD_STEPS (sizeof cold_steps / sizeof cold_steps[0])
 
@@ -47,13 +52,83 @@ emit (struct ferry_vm_run *run, const char *step, const char *phase,
   run->fn (run->opaque, &ev);
 }
 
-static void
-set_now (json_t *obj, const char *key)
+void
+ferry_internal_set_now_ms (json_t *obj, const char *key)
 {
-  char *now = ferry_internal_now_rfc3339 ();
-  if (now)
-    json_object_set_new (obj, key, json_string (now));
-  free (now);
+  struct timespec ts;
+  struct tm tm;
+  char buf[40], out[64];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (out, sizeof out, "%s.%03dZ", buf, (int) (ts.tv_nsec / 1000000L) % 1000);
+  json_object_set_new (obj, key, json_string (out));
+}
+
+#define set_now ferry_internal_set_now_ms
+
+/* The test hook of pipeline.h: die like a crash at point in this VM. */
+static void
+crash_point (struct ferry_vm_run *run, const char *point)
+{
+  const char *at = getenv ("FERRY_TEST_CRASH_AT");
+  const char *vm = getenv ("FERRY_TEST_CRASH_VM");
+  if (!at || strcmp (at, point) != 0)
+    return;
+  if (vm && *vm && strcmp (vm, json_string_value (json_object_get (run->vm_status, "name")) ?: "") != 0)
+    return;
+  ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
+                    "FERRY_TEST_CRASH_AT=%s: killing this process", point);
+  raise (SIGKILL);
+}
+
+/* A canceled VM: its partial volumes and VM are removed by the destination. */
+static int
+cancel_vm (struct ferry_vm_run *run, json_t *step)
+{
+  const char *plan = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
+  const char *id = json_string_value (json_object_get (run->vm_status, "id"));
+  const struct ferry_destination *d = run->destination->destination;
+
+  if (step) {
+    json_object_set_new (step, "phase", json_string ("Canceled"));
+    set_now (step, "completed");
+  }
+  json_object_set_new (run->vm_status, "phase", json_string ("Canceled"));
+  set_now (run->vm_status, "completed");
+  json_object_set_new (run->vm_status, "conditions",
+                       json_pack ("[{s:s, s:s, s:s, s:s}]",
+                                  "type", "Canceled", "status", "True",
+                                  "category", "Advisory",
+                                  "message", "The VM migration has been CANCELED."));
+  json_object_del (run->vm_status, "error");
+  if (d->cleanup && d->cleanup (run->destination->handle, plan, id) == -1)
+    ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
+                      "vm %s: cleanup after cancel: %s",
+                      json_string_value (json_object_get (run->vm_status, "name")),
+                      ferry_get_error ());
+  ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
+                    "vm %s: canceled", json_string_value (json_object_get (run->vm_status, "name")));
+  emit (run, step ? json_string_value (json_object_get (step, "name")) : "Initialize",
+        "Canceled", 0, 0, 0, NULL);
+  run->save (run);
+  return FERRY_PIPELINE_CANCELED;
+}
+
+/* Interrupted by a stop request: the step goes back to Pending, so a
+ * later run does it again (steps are idempotent).
+ */
+static int
+stop_vm (struct ferry_vm_run *run, json_t *step)
+{
+  if (step) {
+    json_object_set_new (step, "phase", json_string ("Pending"));
+    json_object_del (step, "started");
+  }
+  json_object_set_new (run->vm_status, "phase", json_string ("Pending"));
+  run->save (run);
+  return FERRY_PIPELINE_STOPPED;
 }
 
 int
@@ -72,6 +147,7 @@ ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
   json_object_set_new (run->vm_status, "id", json_string (vm_id));
   json_object_set_new (run->vm_status, "name", json_string (vm_name));
   json_object_set_new (run->vm_status, "phase", json_string ("Pending"));
+  ferry_internal_pipeline_drop_unwanted (run, pipeline); /* hooks */
   json_object_set_new (run->vm_status, "pipeline", pipeline);
   return 0;
 }
@@ -103,6 +179,12 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
 
   if (vm_phase && (strcmp (vm_phase, "Completed") == 0))
     return 0;                           /* done in an earlier run */
+  if (vm_phase && strcmp (vm_phase, "Canceled") == 0)
+    return FERRY_PIPELINE_CANCELED;
+  if (*run->canceled)
+    return cancel_vm (run, NULL);
+  if (*run->stopping)
+    return FERRY_PIPELINE_STOPPED;
   if (!json_object_get (run->vm_status, "started"))
     set_now (run->vm_status, "started");
   json_object_set_new (run->vm_status, "phase", json_string ("Running"));
@@ -116,6 +198,10 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
 
     if (phase && strcmp (phase, "Completed") == 0)
       continue;
+    if (*run->canceled)
+      return cancel_vm (run, step);
+    if (*run->stopping)
+      return stop_vm (run, step);
     for (size_t j = 0; j < NR_COLD_STEPS; j++)
       if (strcmp (cold_steps[j].name, name) == 0)
         def = &cold_steps[j];
@@ -132,13 +218,23 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
     json_object_set_new (run->vm_status, "phase", json_string (name));
     if (run->save (run) == -1)
       return -1;
+    crash_point (run, name);
     emit (run, name, "Running", 0, 0, 0, NULL);
 
     ferry_clear_error ();
     if (def->run (run, step) == -1) {
+      if (*run->canceled)
+        return cancel_vm (run, step);
+      if (*run->stopping)
+        return stop_vm (run, step);
       fail_step (run, step, *ferry_get_error () ? ferry_get_error () : "failed");
       run->save (run);
       return -1;
+    }
+    {
+      char done_point[64];
+      snprintf (done_point, sizeof done_point, "%s:done", name);
+      crash_point (run, done_point);
     }
     json_object_set_new (step, "phase", json_string ("Completed"));
     set_now (step, "completed");
@@ -360,6 +456,7 @@ struct progress_ctx {
   json_t *step;
   uint64_t base;                        /* bytes of earlier disks */
   uint64_t total;                       /* bytes of all disks */
+  uint64_t disk_size;                   /* bytes of the disk being copied */
 };
 
 static void
@@ -368,6 +465,8 @@ on_progress (void *opaque, const struct ferry_transfer_progress *p)
   struct progress_ctx *c = opaque;
   json_t *prog = json_object_get (c->step, "progress");
   json_object_set_new (prog, "completed", json_integer ((json_int_t) ((c->base + p->done) >> 20)));
+  if (p->done > c->disk_size / 4)
+    crash_point (c->run, "DiskTransfer:mid");
   emit (c->run, "DiskTransfer", "Running", c->base + p->done, c->total, p->rate, NULL);
 }
 
@@ -415,6 +514,7 @@ step_transfer (struct ferry_vm_run *run, json_t *step)
     if (run->save (run) == -1)
       return -1;
 
+    ctx.disk_size = cap;
     struct ferry_disk_source *src = p->disk_open (run->source->handle, vm_id, disk_id, NULL);
     if (!src)
       return -1;
@@ -428,6 +528,7 @@ step_transfer (struct ferry_vm_run *run, json_t *step)
       .verify = 1,
       .progress = on_progress,
       .progress_opaque = &ctx,
+      .cancel = run->abort,
     };
     struct ferry_transfer_result res = { 0 };
     int r = ferry_transfer (src, sink, &opts, &res);

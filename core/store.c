@@ -499,9 +499,17 @@ upgrade_schema (struct ferry_store *st)
 static int
 create_private_file (const char *path)
 {
-  CLEANUP_CLOSE int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  CLEANUP_CLOSE int fd = -1;
   struct stat sb;
 
+  /* An existing database is never open()ed and close()d here: closing any
+   * descriptor of it drops every POSIX lock this process holds on it, which
+   * breaks sqlite's locking for the other connections of the process (the
+   * engine opens one per VM thread) and loses their updates.
+   */
+  if (stat (path, &sb) == 0)
+    goto check;
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd == -1) {
     ferry_error_errno (errno, "create store %s", path);
     return -1;
@@ -510,6 +518,7 @@ create_private_file (const char *path)
     ferry_error_errno (errno, "stat store %s", path);
     return -1;
   }
+ check:
   if (!S_ISREG (sb.st_mode)) {
     ferry_error ("open store %s: not a regular file", path);
     return -1;

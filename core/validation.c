@@ -756,7 +756,13 @@ check_vms (struct validation *v)
     if (!target)
       continue;
 
-    if (v->destination) {
+    /* --- engine (issue 5): a VM an earlier Migration of this plan
+     * migrated is not migrated again, so its target existing is expected.
+     */
+    if (v->destination && ferry_internal_plan_vm_migrated (v->f, v->ns, v->name, inv_id))
+      ;
+    /* --- end engine */
+    else if (v->destination) {
       const struct ferry_destination *d = v->destination->destination;
       int ex = d->vm_exists (v->destination->handle, v->target_ns, target);
       if (ex == 1) {

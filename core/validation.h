@@ -34,4 +34,11 @@ bool ferry_internal_conditions_ready (const json_t *conditions);
  */
 char *ferry_internal_conditions_blocking (const json_t *conditions);
 
+/* --- engine (issue 5, migration-control.c): whether a Migration of Plan
+ * ns/plan has VM vm_id Completed.  Errors count as "no".
+ */
+bool ferry_internal_plan_vm_migrated (struct ferry *f, const char *ns,
+                                      const char *plan, const char *vm_id);
+/* --- end engine */
+
 #endif /* FERRY_CORE_VALIDATION_H */

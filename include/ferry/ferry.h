@@ -172,9 +172,16 @@ struct ferry_run_event {
 typedef void (*ferry_run_fn) (void *opaque, const struct ferry_run_event *ev);
 
 /* Execute Migration ns/name in this process: each VM of its plan walks its
- * itinerary; every transition is stored before it is acted on.  Returns 0
- * when every VM succeeded, -1 otherwise (the Migration's status says which
- * and why).
+ * itinerary in a thread of its own, admitted per source host while the
+ * disks in flight stay within FERRY_MAX_VM_INFLIGHT (shared by every
+ * Migration running in the process); every transition is stored before it
+ * is acted on, so running it again after a crash resumes.  VMs that
+ * succeeded in earlier Migrations of the plan are left out.  Each VM
+ * thread opens its own struct ferry on f's state directory; f itself is
+ * used only by the calling thread.  fn is called from the VM threads, one
+ * call at a time.  Returns 0 when every VM succeeded, -1 otherwise (failed,
+ * canceled, or stopped by ferry_migration_stop; the Migration's status says
+ * which and why).
  */
 FERRY_API int ferry_migration_run (struct ferry *f, const char *ns,
                                    const char *name, ferry_run_fn fn,
@@ -199,8 +206,8 @@ FERRY_API char *ferry_vm_log_path (struct ferry *f, const char *ns,
                                    const char *plan, const char *vm_id);
 
 /* Ask every ferry_migration_run of this process to stop: no VM is
- * admitted any more and running VMs stop at their next transition (a disk
- * copy is interrupted), leaving the Migration Running and resumable.
+ * admitted any more and running VMs finish their current pipeline step and
+ * stop before the next, leaving the Migration Running and resumable.
  * Async-signal-safe (for a SIGTERM handler); there is no undo.
  */
 FERRY_API void ferry_migration_stop (void);

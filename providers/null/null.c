@@ -12,6 +12,8 @@
  *   failure injection, settings "true"/offset:
  *             decline, failOpen, failTestConnection, failInventory,
  *             failDiskOpen, failPowerOff, failSnapshot, failReadAt=OFFSET
+ *   slow disks: readDelayMs=N sleeps N milliseconds in every disk read, so
+ *             tests can interrupt or overlap copies (the engine's tests)
  *
  * Disk layout (size bytes, 512-byte sectors):
  *   [0, hole_start)         data: each sector starts with a text line
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ferry/provider.h>
 #include <ferry/log.h>
@@ -63,6 +66,7 @@ struct null_handle {
   bool fail_test_connection, fail_inventory, fail_disk_open;
   bool fail_power_off, fail_snapshot;
   uint64_t fail_read_at;                /* byte offset, or NULL_NO_FAIL */
+  unsigned read_delay_ms;               /* milliseconds slept per read (tests) */
 
   pthread_mutex_t lock;                 /* guards vms[].power, .gen,
                                            .live_snapshots */
@@ -227,6 +231,11 @@ null_open (const struct ferry_open_args *args, void **handle)
     if (null_parse_u64 ("settings.failReadAt", s, UINT64_MAX - 1,
                         &h->fail_read_at) == -1)
       goto err;
+  }
+  if ((s = null_setting (args->spec, "readDelayMs", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.readDelayMs", s, 60000, &v) == -1)
+      goto err;
+    h->read_delay_ms = (unsigned) v;
   }
   h->fail_test_connection = null_setting_true (args->spec, "failTestConnection");
   h->fail_inventory = null_setting_true (args->spec, "failInventory");
@@ -693,6 +702,11 @@ null_disk_pread (struct ferry_disk_source *src, void *buf, size_t count,
                        nd->vm + 1, nd->disk, fail);
     errno = EIO;
     return -1;
+  }
+  if (nd->h->read_delay_ms) {
+    struct timespec ts = { .tv_sec = nd->h->read_delay_ms / 1000,
+                           .tv_nsec = (long) (nd->h->read_delay_ms % 1000) * 1000000L };
+    nanosleep (&ts, NULL);
   }
   while (count > 0) {
     uint64_t base = offset & ~(uint64_t) (NULL_SECTOR - 1);

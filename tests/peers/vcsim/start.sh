@@ -1,0 +1,69 @@
+# Sourced by the vSphere shell tests (after tests/functions.sh):
+#   vcsim_start [FLAGS...]   builds the peer once (cached in the build tree
+#                            as tests/peers/vcsim/vcsim-ferry), starts it on
+#                            127.0.0.1 with TLS and user admin / password
+#                            vcsim-pass, and sets VCSIM_URL, VCSIM_CA (PEM
+#                            file), VCSIM_TRUTH (JSON) and VCSIM_DIR.
+# The peer is stopped when the test exits.  Skips (77) when go or
+# govmomi's sources (golang-github-vmware-govmomi-dev) are missing.
+
+command -v go >/dev/null 2>&1 || { echo "SKIP: go is not installed"; exit 77; }
+[ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] || {
+  echo "SKIP: govmomi sources missing (apt-get install golang-github-vmware-govmomi-dev)"
+  exit 77
+}
+
+VCSIM_BIN="$abs_top_builddir/tests/peers/vcsim/vcsim-ferry"
+VCSIM_SRC="$abs_top_srcdir/tests/peers/vcsim/main.go"
+
+vcsim_build () {
+  if [ -x "$VCSIM_BIN" ] && [ ! "$VCSIM_SRC" -nt "$VCSIM_BIN" ]; then
+    return 0
+  fi
+  mkdir -p "$(dirname "$VCSIM_BIN")"
+  gotmp="$(mktemp -d "${TMPDIR:-/tmp}/ferry-vcsim-build.XXXXXX")"
+  mkdir -p "$gotmp/src/vcsim-ferry"
+  cp "$VCSIM_SRC" "$gotmp/src/vcsim-ferry/main.go"
+  # GOPATH mode from Debian's packages: no network, no module cache.
+  if ! GO111MODULE=off GOPATH="$gotmp:/usr/share/gocode" GOCACHE="$gotmp/cache" \
+       GOFLAGS= go build -o "$gotmp/vcsim-ferry" vcsim-ferry; then
+    rm -rf "$gotmp"
+    fail "cannot build the vCenter simulator peer"
+  fi
+  # Atomic: tests running in parallel may build at the same time.
+  mv -f "$gotmp/vcsim-ferry" "$VCSIM_BIN.$$" && mv -f "$VCSIM_BIN.$$" "$VCSIM_BIN"
+  rm -rf "$gotmp"
+}
+
+vcsim_start () {
+  vcsim_build
+  VCSIM_DIR="$FERRY_STATE_DIR/vcsim"
+  mkdir -p "$VCSIM_DIR"
+  VCSIM_CA="$VCSIM_DIR/ca.pem"
+  VCSIM_TRUTH="$VCSIM_DIR/truth.json"
+  "$VCSIM_BIN" -user admin -pass vcsim-pass -cacert "$VCSIM_CA" \
+    -url-file "$VCSIM_DIR/url" -truth "$VCSIM_TRUTH" "$@" \
+    > "$VCSIM_DIR/log" 2>&1 &
+  VCSIM_PID=$!
+  trap 'kill $VCSIM_PID 2>/dev/null; wait $VCSIM_PID 2>/dev/null; rm -rf $cleanup_dirs' EXIT
+  i=0
+  while [ ! -s "$VCSIM_DIR/url" ]; do
+    kill -0 $VCSIM_PID 2>/dev/null || fail "the simulator exited: $(cat "$VCSIM_DIR/log")"
+    i=$((i + 1))
+    [ $i -lt 300 ] || fail "the simulator did not start within 30 s"
+    sleep 0.1
+  done
+  VCSIM_URL="$(cat "$VCSIM_DIR/url")"
+}
+
+# vcsim_manifests NAME [EXTRA-SECRET-LINES]: a Secret and a vsphere
+# Provider named NAME (namespace default) trusting the simulator's CA.
+vcsim_manifests () {
+  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: default}\nstringData:\n' "$1"
+  printf '  user: admin\n  password: vcsim-pass\n'
+  if [ "${2:-}" != "" ]; then printf '%s\n' "$2"; else
+    printf '  cacert: |\n'; sed 's/^/    /' "$VCSIM_CA"; fi
+  printf -- '---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Provider\n'
+  printf 'metadata: {name: %s, namespace: default}\n' "$1"
+  printf 'spec:\n  type: vsphere\n  url: %s\n  secret: {name: %s, namespace: default}\n' "$VCSIM_URL" "$1"
+}
