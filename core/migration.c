@@ -415,13 +415,7 @@ poll_cancel (struct engine *e)
 static void
 cancel_pending (struct engine *e, struct vm_job *j)
 {
-  json_object_set_new (j->vm_status, "phase", json_string ("Canceled"));
-  ferry_internal_set_now_ms (j->vm_status, "completed");
-  json_object_set_new (j->vm_status, "conditions",
-                       json_pack ("[{s:s, s:s, s:s, s:s}]",
-                                  "type", "Canceled", "status", "True",
-                                  "category", "Advisory",
-                                  "message", "The VM migration has been CANCELED."));
+  ferry_internal_vm_mark_canceled (j->vm_status);
   pthread_mutex_lock (&e->lock);
   engine_put_vm_locked (e, j->vm_status);
   engine_save_locked (e, e->f->store);

@@ -83,6 +83,18 @@ crash_point (struct ferry_vm_run *run, const char *point)
   raise (SIGKILL);
 }
 
+void
+ferry_internal_vm_mark_canceled (json_t *vm_status)
+{
+  json_object_set_new (vm_status, "phase", json_string ("Canceled"));
+  set_now (vm_status, "completed");
+  json_object_set_new (vm_status, "conditions",
+                       json_pack ("[{s:s, s:s, s:s, s:s}]",
+                                  "type", "Canceled", "status", "True",
+                                  "category", "Advisory",
+                                  "message", "The VM migration has been CANCELED."));
+}
+
 /* A canceled VM: its partial volumes and VM are removed by the destination. */
 static int
 cancel_vm (struct ferry_vm_run *run, json_t *step)
@@ -95,13 +107,7 @@ cancel_vm (struct ferry_vm_run *run, json_t *step)
     json_object_set_new (step, "phase", json_string ("Canceled"));
     set_now (step, "completed");
   }
-  json_object_set_new (run->vm_status, "phase", json_string ("Canceled"));
-  set_now (run->vm_status, "completed");
-  json_object_set_new (run->vm_status, "conditions",
-                       json_pack ("[{s:s, s:s, s:s, s:s}]",
-                                  "type", "Canceled", "status", "True",
-                                  "category", "Advisory",
-                                  "message", "The VM migration has been CANCELED."));
+  ferry_internal_vm_mark_canceled (run->vm_status);
   json_object_del (run->vm_status, "error");
   if (d->cleanup && d->cleanup (run->destination->handle, plan, id) == -1)
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,

@@ -42,6 +42,9 @@ struct ferry_vm_run {
 /* obj[key] = now, RFC 3339 UTC with milliseconds ("...T05:43:47.123Z"). */
 void ferry_internal_set_now_ms (json_t *obj, const char *key);
 
+/* Mark a VM's status Canceled: phase, completion time, condition. */
+void ferry_internal_vm_mark_canceled (json_t *vm_status);
+
 
 /* Fill vm_status with the pipeline for its itinerary (all Pending). */
 int ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
