@@ -179,29 +179,11 @@ file_sink_pwrite (struct ferry_volume_sink *sink, const void *buf,
                   size_t count, uint64_t offset)
 {
   struct file_sink *fs = sink->priv;
-  const char *p = buf;
-  const uint64_t start = offset, total = count;
 
-  while (count > 0) {
-    ssize_t r = pwrite (fs->fd, p, count, (off_t) offset);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      ferry_error_errno (errno, "file sink: write %s at offset %" PRIu64,
-                         fs->path, offset);
-      return -1;
-    }
-    if (r == 0) {
-      ferry_error ("file sink: write %s at offset %" PRIu64
-                   ": nothing written (%zu bytes short)",
-                   fs->path, offset, count);
-      return -1;
-    }
-    p += r;
-    count -= (size_t) r;
-    offset += (uint64_t) r;
-  }
-  file_sink_writeback (fs, start, total);
+  if (ferry_internal_fd_pwrite_all (fs->fd, buf, count, offset,
+                                    "file sink", "write", fs->path) == -1)
+    return -1;
+  file_sink_writeback (fs, offset, count);
   return 0;
 }
 
@@ -274,27 +256,9 @@ file_sink_pread (struct ferry_volume_sink *sink, void *buf, size_t count,
                  uint64_t offset)
 {
   struct file_sink *fs = sink->priv;
-  char *p = buf;
 
-  while (count > 0) {
-    ssize_t r = pread (fs->fd, p, count, (off_t) offset);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      ferry_error_errno (errno, "file sink: read back %s at offset %" PRIu64,
-                         fs->path, offset);
-      return -1;
-    }
-    if (r == 0) {
-      ferry_error ("file sink: read back %s at offset %" PRIu64
-                   ": unexpected end of file", fs->path, offset);
-      return -1;
-    }
-    p += r;
-    count -= (size_t) r;
-    offset += (uint64_t) r;
-  }
-  return 0;
+  return ferry_internal_fd_pread_all (fs->fd, buf, count, offset,
+                                      "file sink", "read back", fs->path);
 }
 
 static int

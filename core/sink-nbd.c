@@ -153,22 +153,9 @@ nbd_sink_pwrite (struct ferry_volume_sink *sink, const void *buf,
                  size_t count, uint64_t offset)
 {
   struct nbd_sink *ns = sink->priv;
-  const char *p = buf;
 
-  while (count > 0) {
-    size_t n = count < ns->max_request ? count : ns->max_request;
-    if (nbd_pwrite (ns->nbd, p, n, offset, 0) == -1) {
-      ferry_error_errno (nbd_get_errno (),
-                         "nbd sink %s: write at offset %" PRIu64
-                         " length %zu: %s",
-                         ns->name, offset, n, nbd_get_error ());
-      return -1;
-    }
-    p += n;
-    count -= n;
-    offset += n;
-  }
-  return 0;
+  return ferry_internal_nbd_io_all (ns->nbd, true, (void *) buf, count, offset,
+                                    ns->max_request, "nbd sink", ns->name, "write");
 }
 
 static int
@@ -245,22 +232,9 @@ nbd_sink_pread (struct ferry_volume_sink *sink, void *buf, size_t count,
                 uint64_t offset)
 {
   struct nbd_sink *ns = sink->priv;
-  char *p = buf;
 
-  while (count > 0) {
-    size_t n = count < ns->max_request ? count : ns->max_request;
-    if (nbd_pread (ns->nbd, p, n, offset, 0) == -1) {
-      ferry_error_errno (nbd_get_errno (),
-                         "nbd sink %s: read back at offset %" PRIu64
-                         " length %zu: %s",
-                         ns->name, offset, n, nbd_get_error ());
-      return -1;
-    }
-    p += n;
-    count -= n;
-    offset += n;
-  }
-  return 0;
+  return ferry_internal_nbd_io_all (ns->nbd, false, buf, count, offset,
+                                    ns->max_request, "nbd sink", ns->name, "read back");
 }
 
 /* Flush, disconnect cleanly, and wait for the server to exit so that the

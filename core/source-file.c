@@ -107,28 +107,9 @@ file_source_pread (struct ferry_disk_source *src, void *buf, size_t count,
                    uint64_t offset)
 {
   struct file_source *fs = src->priv;
-  char *p = buf;
 
-  while (count > 0) {
-    ssize_t r = pread (fs->fd, p, count, (off_t) offset);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      ferry_error_errno (errno, "file source: read %s at offset %" PRIu64,
-                         fs->path, offset);
-      return -1;
-    }
-    if (r == 0) {
-      ferry_error ("file source: read %s at offset %" PRIu64
-                   ": unexpected end of file (%zu bytes short)",
-                   fs->path, offset, count);
-      return -1;
-    }
-    p += r;
-    count -= (size_t) r;
-    offset += (uint64_t) r;
-  }
-  return 0;
+  return ferry_internal_fd_pread_all (fs->fd, buf, count, offset,
+                                      "file source", "read", fs->path);
 }
 
 /* Walk [offset, offset+length) with SEEK_DATA/SEEK_HOLE.  Holes read as

@@ -183,22 +183,9 @@ nbd_source_pread (struct ferry_disk_source *src, void *buf, size_t count,
                   uint64_t offset)
 {
   struct nbd_source *ns = src->priv;
-  char *p = buf;
 
-  while (count > 0) {
-    size_t n = count < ns->max_request ? count : ns->max_request;
-    if (nbd_pread (ns->nbd, p, n, offset, 0) == -1) {
-      ferry_error_errno (nbd_get_errno (),
-                         "nbd source %s: read at offset %" PRIu64
-                         " length %zu: %s",
-                         ns->name, offset, n, nbd_get_error ());
-      return -1;
-    }
-    p += n;
-    count -= n;
-    offset += n;
-  }
-  return 0;
+  return ferry_internal_nbd_io_all (ns->nbd, false, buf, count, offset,
+                                    ns->max_request, "nbd source", ns->name, "read");
 }
 
 struct extent_walk {
