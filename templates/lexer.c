@@ -142,6 +142,28 @@ errorf (struct lexer *l, const char *fs, ...)
   l->failed = true;
 }
 
+/* Scan a "..." string or '...' character constant after its opening quote,
+ * honouring backslash escapes; a newline or the end of input before the
+ * closing quote is the error what.  Returns false after the error.
+ */
+static bool
+scan_quoted (struct lexer *l, uint32_t quote, const char *what)
+{
+  for (;;) {
+    uint32_t c = next (l);
+    if (c == '\\') {
+      c = next (l);
+      if (c != EOF_RUNE && c != '\n') continue;
+    }
+    if (c == EOF_RUNE || c == '\n') {
+      if (c == EOF_RUNE) l->pos = l->len;
+      errorf (l, "%s", what);
+      return false;
+    }
+    if (c == quote) return true;
+  }
+}
+
 /* Go's %#U: U+0041 'A' */
 static void
 fmt_U (char *out, size_t n, uint32_t r)
@@ -262,18 +284,7 @@ lex_action (struct lexer *l)
       continue;
     case '|': emit (l, TOK_PIPE); continue;
     case '"':
-      for (;;) {
-        uint32_t c = next (l);
-        if (c == '\\') {
-          c = next (l);
-          if (c != EOF_RUNE && c != '\n') continue;
-        }
-        if (c == EOF_RUNE || c == '\n') {
-          if (c == EOF_RUNE) l->pos = l->len;
-          errorf (l, "unterminated quoted string"); return;
-        }
-        if (c == '"') break;
-      }
+      if (!scan_quoted (l, '"', "unterminated quoted string")) return;
       emit (l, TOK_STRING);
       continue;
     case '`':
@@ -285,18 +296,7 @@ lex_action (struct lexer *l)
       emit (l, TOK_RAWSTRING);
       continue;
     case '\'':
-      for (;;) {
-        uint32_t c = next (l);
-        if (c == '\\') {
-          c = next (l);
-          if (c != EOF_RUNE && c != '\n') continue;
-        }
-        if (c == EOF_RUNE || c == '\n') {
-          if (c == EOF_RUNE) l->pos = l->len;
-          errorf (l, "unterminated character constant"); return;
-        }
-        if (c == '\'') break;
-      }
+      if (!scan_quoted (l, '\'', "unterminated character constant")) return;
       emit (l, TOK_CHAR);
       continue;
     case '$':
