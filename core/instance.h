@@ -31,4 +31,10 @@ struct ferry_instance *ferry_internal_destination_open (struct ferry *f,
 
 void ferry_internal_instance_close (struct ferry_instance *inst);
 
+/* The stored uid of Provider ns/name (caller frees), or NULL after an
+ * error ("provider ns/name does not exist").  Implemented in inventory.c.
+ */
+char *ferry_internal_provider_uid (struct ferry *f, const char *ns,
+                                   const char *name);
+
 #endif /* FERRY_CORE_INSTANCE_H */

@@ -97,9 +97,8 @@ inventory_kind (const char *k)
   return NULL;
 }
 
-/* The stored uid of Provider ns/name, or NULL after an error. */
-static char *
-provider_uid (struct ferry *f, const char *ns, const char *name)
+char *
+ferry_internal_provider_uid (struct ferry *f, const char *ns, const char *name)
 {
   struct ferry_store_row row = { 0 };
   int r = ferry_internal_store_get (f->store, "Provider", ns, name, &row);
@@ -117,7 +116,7 @@ ferry_inventory_list (struct ferry *f, const char *ns, const char *provider,
   const char *k = inventory_kind (kind);
   if (!k)
     return NULL;
-  CLEANUP_FREE char *uid = provider_uid (f, ns, provider);
+  CLEANUP_FREE char *uid = ferry_internal_provider_uid (f, ns, provider);
   if (!uid)
     return NULL;
   return ferry_internal_store_inv_list (f->store, uid, k);
@@ -130,7 +129,7 @@ ferry_inventory_get (struct ferry *f, const char *ns, const char *provider,
   const char *k = inventory_kind (kind);
   if (!k)
     return NULL;
-  CLEANUP_FREE char *uid = provider_uid (f, ns, provider);
+  CLEANUP_FREE char *uid = ferry_internal_provider_uid (f, ns, provider);
   if (!uid)
     return NULL;
   ferry_clear_error ();

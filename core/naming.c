@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ferry-template.h"
+#include "instance.h"
 #include "internal.h"
 #include "naming.h"
 
@@ -97,18 +98,12 @@ plan_source_uid (struct ferry *f, const char *ns, const json_t *spec)
   const json_t *src = json_object_get (json_object_get (spec, "provider"), "source");
   const char *name = json_string_value (json_object_get (src, "name"));
   const char *sns = json_string_value (json_object_get (src, "namespace"));
-  struct ferry_store_row row = { 0 };
 
   if (!name) {
     ferry_error ("plan in %s names no source provider", ns);
     return NULL;
   }
-  int r = ferry_internal_store_get (f->store, "Provider", sns ? sns : ns, name, &row);
-  if (r == 0)
-    ferry_error ("provider %s/%s does not exist", sns ? sns : ns, name);
-  char *uid = r == 1 ? strdup (row.uid) : NULL;
-  ferry_internal_store_row_clear (&row);
-  return uid;
+  return ferry_internal_provider_uid (f, sns ? sns : ns, name);
 }
 
 json_t *
