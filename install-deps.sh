@@ -2,6 +2,10 @@
 # Install what ferry needs to build and test, from Debian's packages only.
 # Run as root (or with sudo available).  Used by the README and by .ci/run.
 set -eu
+# etcd-server: the KubeVirt destination's tests run a real kube-apiserver
+# (../shared/peers/kube-up.sh) on it.  virt-v2v + linux-image-amd64: guest
+# conversion (virt-v2v-in-place); libguestfs builds its appliance from the
+# host's kernel, which a container image may lack.
 pkgs="
   autoconf automake libtool libltdl-dev pkg-config make gcc g++
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
@@ -9,6 +13,8 @@ pkgs="
   libarchive-dev qemu-utils nbdkit libnbd-bin libvirt-clients
   sqlite3 valgrind man-db time python3 ansible-core
   golang-go golang-github-masterminds-sprig-dev golang-github-vmware-govmomi-dev
+  etcd-server
+  virt-v2v linux-image-amd64
 "
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$0" "$@"
