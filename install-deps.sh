@@ -5,7 +5,10 @@ set -eu
 # etcd-server: the KubeVirt destination's tests run a real kube-apiserver
 # (../shared/peers/kube-up.sh) on it.  virt-v2v + linux-image-amd64: guest
 # conversion (virt-v2v-in-place); libguestfs builds its appliance from the
-# host's kernel, which a container image may lack.
+# host's kernel, which a container image may lack.  procps (pgrep): the
+# conversion tests check no conversion process is left; libguestfs-tools
+# (guestfish, virt-make-fs, libguestfs-test-tool) and debootstrap:
+# tests/make-guest-image.sh and the opt-in real-guest conversion test.
 pkgs="
   autoconf automake libtool libltdl-dev pkg-config make gcc g++
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
@@ -15,6 +18,7 @@ pkgs="
   golang-go golang-github-masterminds-sprig-dev golang-github-vmware-govmomi-dev
   etcd-server
   virt-v2v linux-image-amd64
+  procps libguestfs-tools debootstrap
 "
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$0" "$@"

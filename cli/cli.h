@@ -84,8 +84,28 @@ int cmd_restart (struct cli *cli, int argc, char **argv);
 int cmd_archive (struct cli *cli, int argc, char **argv);
 int cmd_duplicate (struct cli *cli, int argc, char **argv);
 int cmd_serve (struct cli *cli, int argc, char **argv);
-/* Run Migration ns/name here, printing its progress (cmd-start.c); an exit code. */
+/* Progress of running Migrations (progress.c): AUTO is LIVE on a terminal,
+ * PLAIN otherwise.
+ */
+enum cli_progress_mode { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_JSON, PROGRESS_LIVE };
+struct cli_progress;
+/* --output auto|plain|json; -1 after a usage message. */
+int cli_progress_parse (const char *cmd, const char *s, enum cli_progress_mode *mode);
+/* NULL after printing why; free with cli_progress_free (draws the last frame). */
+struct cli_progress *cli_progress_new (enum cli_progress_mode mode, FILE *out);
+enum cli_progress_mode cli_progress_get_mode (const struct cli_progress *p);
+/* A ferry_run_fn; opaque is the struct cli_progress.  Thread-safe. */
+void cli_progress_event (void *opaque, const struct ferry_run_event *ev);
+/* A line for humans (nothing in the json form). */
+void cli_progress_printf (struct cli_progress *p, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+void cli_progress_free (struct cli_progress *p);
+/* Run Migration ns/name here, printing its progress (cmd-start.c) in the
+ * given form (cli_run_migration: AUTO); an exit code.
+ */
 int cli_run_migration (struct ferry *f, const char *ns, const char *name);
+int cli_run_migration_output (struct ferry *f, const char *ns, const char *name,
+                              enum cli_progress_mode mode);
 /* --- end engine */
 
 /* Plan conditions (cmd-validate.c): whether one is Ready, and each as

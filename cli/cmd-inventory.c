@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,17 @@ inventory_usage (void)
 {
   printf ("Usage: ferry inventory vms|disks|networks|storages|hosts --provider NAME [-n NS] [-o table|yaml|json]\n"
           "       ferry inventory vm|disk|network|storage|host ID-OR-NAME --provider NAME [-n NS] [-o json|yaml]\n"
-          "       ferry inventory refresh --provider NAME [-n NS]\n"
+          "       ferry inventory refresh --provider NAME [-n NS] [--watch [--interval SECONDS]]\n"
           "Show a source provider's inventory (as Forklift's inventory service shows it),\n"
           "one entity's full record, or resync the inventory from the source.\n"
           "\n"
           "  -p, --provider NAME    the Provider (required)\n"
           "  -n, --namespace NS     the Provider's namespace (default: default)\n"
           "  -o, --output FORMAT    table (lists' default), yaml or json (one entity's default)\n"
+          "      --watch            refresh: after the full sync, keep the inventory current\n"
+          "                         with the provider's incremental updates (vSphere:\n"
+          "                         WaitForUpdatesEx) until SIGINT or SIGTERM\n"
+          "      --interval SECONDS with --watch: how often to ask for updates (default: 5)\n"
           "  -h, --help             show this help\n");
 }
 
@@ -76,10 +81,33 @@ print_inventory_table (const char *kind, const json_t *docs)
   json_decref (rows);
 }
 
+static void
+on_stop_signal (int sig)
+{
+  (void) sig;
+  ferry_migration_stop ();              /* async-signal-safe */
+}
+
+static void
+on_update (void *opaque, unsigned poll, int entities)
+{
+  const char *who = opaque;
+
+  if (poll == 0)
+    printf ("provider %s: %d inventory entities; watching for changes\n",
+            who, entities);
+  else
+    printf ("provider %s: update %u: %d entities changed\n", who, poll,
+            entities);
+  fflush (stdout);
+}
+
 int
 cmd_inventory (struct cli *cli, int argc, char **argv)
 {
   static const struct option opts[] = {
+    { "watch", no_argument, NULL, 'W' },
+    { "interval", required_argument, NULL, 'I' },
     { "provider", required_argument, NULL, 'p' },
     { "namespace", required_argument, NULL, 'n' },
     { "output", required_argument, NULL, 'o' },
@@ -89,10 +117,22 @@ cmd_inventory (struct cli *cli, int argc, char **argv)
   enum cli_output out = OUTPUT_TABLE;
   bool out_given = false;
   const char *provider = NULL;
+  bool watch = false;
+  unsigned interval = 5;
   int c;
 
   while ((c = getopt_long (argc, argv, "p:n:o:h", opts, NULL)) != -1) {
     switch (c) {
+    case 'W': watch = true; break;
+    case 'I': {
+      char *end;
+      unsigned long v = strtoul (optarg, &end, 10);
+      if (*end || end == optarg || v == 0 || v > 86400)
+        return cli_usage_error ("inventory", "--interval '%s' is not a number "
+                                "of seconds from 1 to 86400", optarg);
+      interval = (unsigned) v;
+      break;
+    }
     case 'p': provider = optarg; break;
     case 'n': cli->ns = optarg; break;
     case 'o':
@@ -115,6 +155,24 @@ cmd_inventory (struct cli *cli, int argc, char **argv)
   if (!f)
     return EXIT_ERROR;
 
+  if (watch && strcmp (what, "refresh") != 0)
+    return cli_usage_error ("inventory", "--watch goes with refresh");
+  if (strcmp (what, "refresh") == 0 && watch) {
+    if (argc - optind != 1)
+      return cli_usage_error ("inventory", "refresh takes no argument");
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    char who[512];
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    snprintf (who, sizeof who, "%s/%s", ns, provider);
+    if (ferry_inventory_watch (f, ns, provider, interval * 1000u, 0,
+                               on_update, who) == -1) {
+      cli_error (NULL);
+      return EXIT_ERROR;
+    }
+    return EXIT_OK;
+  }
   if (strcmp (what, "refresh") == 0) {
     if (argc - optind != 1)
       return cli_usage_error ("inventory", "refresh takes no argument");

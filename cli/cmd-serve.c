@@ -18,35 +18,34 @@ on_stop_signal (int sig)
   ferry_migration_stop ();              /* async-signal-safe */
 }
 
-/* One line per event; byte progress is left out (see ferry get migration). */
-static void
-on_event (void *opaque, const struct ferry_run_event *ev)
-{
-  (void) opaque;
-  if (ev->total && strcmp (ev->phase, "Running") == 0)
-    return;
-  printf ("%s: %s %s%s%s\n", ev->vm ? ev->vm : "-", ev->step, ev->phase,
-          ev->message ? ": " : "", ev->message ? ev->message : "");
-  fflush (stdout);
-}
-
 int
 cmd_serve (struct cli *cli, int argc, char **argv)
 {
-  enum { OPT_ONCE = 256, OPT_POLL };
+  enum { OPT_ONCE = 256, OPT_POLL, OPT_PRECOPY_INTERVAL };
   static const struct option opts[] = {
     { "once", no_argument, NULL, OPT_ONCE },
     { "poll", required_argument, NULL, OPT_POLL },
+    { "precopy-interval", required_argument, NULL, OPT_PRECOPY_INTERVAL }, /* warm */
+    { "output", required_argument, NULL, 'o' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   bool once = false;
   unsigned poll = 5;
+  enum cli_progress_mode mode = PROGRESS_AUTO;
   int c;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "o:h", opts, NULL)) != -1) {
     switch (c) {
+    case 'o':
+      if (cli_progress_parse ("serve", optarg, &mode) == -1)
+        return EXIT_USAGE;
+      break;
     case OPT_ONCE: once = true; break;
+    case OPT_PRECOPY_INTERVAL:          /* warm */
+      if (ferry_set_precopy_interval (optarg) == -1)
+        return cli_usage_error ("serve", "%s", ferry_get_error ());
+      break;
     case OPT_POLL: {
       char *end;
       long v = strtol (optarg, &end, 10);
@@ -56,7 +55,7 @@ cmd_serve (struct cli *cli, int argc, char **argv)
       break;
     }
     case 'h':
-      printf ("Usage: ferry serve [--once] [--poll SECONDS]\n"
+      printf ("Usage: ferry serve [--once] [--poll SECONDS] [-o FORM]\n"
               "Execute every pending or running Migration of the store, all in this\n"
               "process (VM admission per source host is shared between them), and\n"
               "look for new ones every few seconds.  SIGTERM or SIGINT stops: no new\n"
@@ -65,6 +64,12 @@ cmd_serve (struct cli *cli, int argc, char **argv)
               "\n"
               "      --once           exit when no Migration is left to run\n"
               "      --poll SECONDS   how often to look for new Migrations (default: 5)\n"
+              "      --precopy-interval DURATION\n"
+              "                       warm: time between precopies, e.g. 90s, 60m, 2h\n"
+              "                       (default: $FERRY_PRECOPY_INTERVAL, else 60m)\n"
+              "  -o, --output FORM    progress: auto (live lines on a terminal, plain\n"
+              "                       lines otherwise), plain, or json (one JSON object\n"
+              "                       per line per event)\n"
               "  -h, --help           show this help\n");
       return EXIT_OK;
     default: return cli_usage_error ("serve", "bad option");
@@ -81,11 +86,14 @@ cmd_serve (struct cli *cli, int argc, char **argv)
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
 
-  printf ("ferry serve: state directory %s\n", ferry_get0_state_dir (f));
-  fflush (stdout);
-  int r = ferry_serve (f, once, poll, on_event, NULL);
+  struct cli_progress *p = cli_progress_new (mode, stdout);
+  if (!p)
+    return EXIT_ERROR;
+  cli_progress_printf (p, "ferry serve: state directory %s\n", ferry_get0_state_dir (f));
+  int r = ferry_serve (f, once, poll, cli_progress_event, p);
   if (ferry_migration_stopping ())
-    printf ("ferry serve: stopped; unfinished migrations resume on the next run\n");
+    cli_progress_printf (p, "ferry serve: stopped; unfinished migrations resume on the next run\n");
+  cli_progress_free (p);
   if (r == -1) {
     cli_error (NULL);
     return EXIT_ERROR;

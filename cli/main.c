@@ -9,6 +9,8 @@
 
 #include "cli.h"
 
+int cmd_cutover (struct cli *cli, int argc, char **argv);     /* cmd-cutover.c (warm) */
+
 static const struct verb {
   const char *name;
   int (*fn) (struct cli *cli, int argc, char **argv);
@@ -22,6 +24,7 @@ static const struct verb {
   { "start", cmd_start, "Start a migration of a plan (--wait: run it and follow it)" },
   { "run", cmd_run, "Execute or resume a migration in the foreground" },
   /* --- engine (issue 5) */
+  { "cutover", cmd_cutover, "Set or move the cutover time of a warm plan's running migration" },
   { "cancel", cmd_cancel, "Cancel a plan's running migration, or some of its VMs" },
   { "restart", cmd_restart, "Start a new migration of the VMs that did not succeed" },
   { "archive", cmd_archive, "Archive a plan (it does not start again)" },

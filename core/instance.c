@@ -59,12 +59,65 @@ load_secret (struct ferry *f, const char *pns, const char *pname,
   return data;
 }
 
+/* vSphere area: the Host objects of provider ns/name, with their Secrets. */
+struct host_list {
+  struct ferry *f;
+  const char *ns, *name;
+  json_t *hosts;
+  int err;
+};
+
+static int
+add_host (void *opaque, const struct ferry_store_row *row)
+{
+  struct host_list *l = opaque;
+  const json_t *prov = json_object_get (row->spec, "provider");
+  const char *pname = json_string_value (json_object_get (prov, "name"));
+  const char *pns = json_string_value (json_object_get (prov, "namespace"));
+  const char *id = json_string_value (json_object_get (row->spec, "id"));
+  const char *ip = json_string_value (json_object_get (row->spec, "ipAddress"));
+  json_t *secret;
+  int err;
+
+  if (!pname || strcmp (pname, l->name) != 0
+      || strcmp (pns && *pns ? pns : row->ns, l->ns) != 0 || !id || !ip)
+    return 0;
+  secret = load_secret (l->f, row->ns, row->name, row->spec, &err);
+  if (err) {
+    ferry_error_prefix ("host %s/%s", row->ns, row->name);
+    l->err = -1;
+    return -1;
+  }
+  json_array_append_new (l->hosts, json_pack ("{s:s, s:s, s:o}", "id", id,
+                                              "ipAddress", ip, "secret",
+                                              secret ? secret : json_object ()));
+  return 0;
+}
+
+static json_t *
+provider_hosts (struct ferry *f, const char *ns, const char *name)
+{
+  struct host_list l = { f, ns, name, json_array (), 0 };
+
+  if (!l.hosts) {
+    ferry_error ("provider %s/%s: hosts: out of memory", ns, name);
+    return NULL;
+  }
+  if (ferry_internal_store_list (f->store, "Host", NULL, add_host, &l) == -1
+      && l.err) {
+    json_decref (l.hosts);
+    return NULL;
+  }
+  return l.hosts;
+}
+
 static struct ferry_instance *
 instance_open (struct ferry *f, const char *ns, const char *name,
                bool as_destination)
 {
   struct ferry_store_row row = { 0 };
   CLEANUP_JSON_DECREF json_t *secret = NULL;
+  CLEANUP_JSON_DECREF json_t *hosts = NULL;   /* vSphere area */
   CLEANUP_FREE char *scratch = NULL;
   struct ferry_instance *inst = NULL;
   const char *type, *url;
@@ -150,6 +203,8 @@ instance_open (struct ferry *f, const char *ns, const char *name,
   if (ferry_internal_mkdir_p (scratch, 0700) == -1)
     goto err;
 
+  if (!as_destination && !(hosts = provider_hosts (f, ns, name)))
+    goto err;
   struct ferry_open_args args = {
     .struct_size = sizeof args,
     .name = name,
@@ -159,6 +214,7 @@ instance_open (struct ferry *f, const char *ns, const char *name,
     .spec = row.spec,
     .secret = secret,
     .state_dir = scratch,
+    .hosts = hosts,
   };
   r = as_destination ? inst->destination->open (&args, &inst->handle)
                      : inst->provider->open (&args, &inst->handle);

@@ -3,7 +3,9 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "instance.h"
 
@@ -35,7 +37,10 @@ static int
 sink_remove (struct ferry_inventory_sink *sink, const char *kind, const char *id)
 {
   struct sink_state *s = sink->opaque;
-  return ferry_internal_store_inv_remove (s->store, s->provider_uid, kind, id);
+  if (ferry_internal_store_inv_remove (s->store, s->provider_uid, kind, id) == -1)
+    return -1;
+  s->count++;
+  return 0;
 }
 
 static int
@@ -77,6 +82,100 @@ ferry_inventory_refresh (struct ferry *f, const char *ns, const char *provider)
   r = state.count;
  out:
   ferry_internal_instance_close (inst);
+  return r;
+}
+
+/* --- inventory watch (vSphere area): a full sync, then the provider's
+ * incremental updates (watch), one store transaction per update set.
+ */
+static int
+sync_once (struct ferry *f, struct ferry_instance *inst,
+           struct ferry_inventory_sink *sink, struct sink_state *state,
+           char **version)
+{
+  int r;
+
+  state->count = 0;
+  if (ferry_internal_store_begin (f->store) == -1)
+    return -1;
+  if (!version) {
+    state->mark = ferry_internal_store_inv_begin_sync (f->store, inst->uid);
+    r = state->mark < 0 ? -1 : inst->provider->inventory (inst->handle, sink);
+  }
+  else
+    r = inst->provider->watch (inst->handle, sink, version);
+  if (r == -1) {
+    ferry_internal_store_rollback (f->store);
+    return -1;
+  }
+  return ferry_internal_store_commit (f->store);
+}
+
+int
+ferry_inventory_watch (struct ferry *f, const char *ns, const char *provider,
+                       unsigned interval_ms, unsigned max_updates,
+                       ferry_inventory_update_fn fn, void *opaque)
+{
+  struct ferry_instance *inst = ferry_internal_source_open (f, ns, provider);
+  CLEANUP_FREE char *version = NULL;
+  int r = -1;
+
+  if (!inst)
+    return -1;
+  if (!inst->provider->watch) {
+    ferry_error ("provider %s/%s (type %s) has no incremental inventory: use "
+                 "'ferry inventory refresh' without --watch", ns, provider,
+                 inst->type);
+    goto out;
+  }
+  struct sink_state state = { .store = f->store, .provider_uid = inst->uid };
+  struct ferry_inventory_sink sink = {
+    .struct_size = sizeof sink,
+    .opaque = &state,
+    .put = sink_put,
+    .remove = sink_remove,
+    .prune = sink_prune,
+  };
+  if (sync_once (f, inst, &sink, &state, NULL) == -1) {
+    ferry_error_prefix ("inventory of provider %s/%s", ns, provider);
+    goto out;
+  }
+  if (fn)
+    fn (opaque, 0, state.count);
+  for (unsigned n = 1; !ferry_migration_stopping (); n++) {
+    /* The update set a watch returns is never partial: the module reads
+     * changed objects whole (see its README); an empty set changes nothing.
+     */
+    sink.prune = NULL;
+    if (sync_once (f, inst, &sink, &state, &version) == -1) {
+      ferry_error_prefix ("inventory watch of provider %s/%s", ns, provider);
+      goto out;
+    }
+    if (state.count > 0) {
+      ferry_log_object (FERRY_LOG_INFO, "provider", ns, provider,
+                        "inventory watch: %d entities changed", state.count);
+      if (fn)
+        fn (opaque, n, state.count);
+    }
+    if (max_updates && n >= max_updates)
+      break;
+    for (unsigned slept = 0; slept < interval_ms && !ferry_migration_stopping ();
+         slept += 100) {
+      struct timespec ts = { 0, 100 * 1000000L };
+      while (nanosleep (&ts, &ts) == -1 && errno == EINTR
+             && !ferry_migration_stopping ())
+        ;
+    }
+  }
+  r = 0;
+ out:
+  {
+    /* Closing the provider may report errors of its own: keep ours. */
+    CLEANUP_FREE char *err = r == -1 ? strdup (ferry_get_error ()) : NULL;
+    ferry_internal_instance_close (inst);
+    if (err)
+      ferry_error ("%s", err);
+  }
   return r;
 }
 

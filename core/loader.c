@@ -685,6 +685,9 @@ module_callbacks (const struct loaded_module *lm)
     CB (cb, d, vm_exists);
     CB (cb, d, vm_power_on);
     CB (cb, d, cleanup);
+    CB (cb, d, validate_targets);
+    CB (cb, d, volume_open);
+    CB (cb, d, volume_path);
   }
   return cb;
 }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "pipeline.h"                   /* ferry_internal_plan_is_warm */
+#include "schema.h"                     /* ferry_internal_is_rfc3339 */
 #include "scheduler.h"
 #include "validation.h"
 
@@ -217,6 +219,75 @@ ferry_migration_cancel (struct ferry *f, const char *ns, const char *plan,
   ferry_internal_store_row_clear (&mrow);
   return result;
 }
+
+/* --- warm migration: cutover */
+char *
+ferry_migration_cutover (struct ferry *f, const char *ns, const char *plan,
+                         const char *time)
+{
+  struct ferry_store_row prow = { 0 }, mrow = { 0 };
+  struct find_ctx c = { .pending_too = true };
+  CLEANUP_FREE char *now = NULL;
+  char *result = NULL;
+
+  ns = ns ? ns : "default";
+  if (!time)
+    time = now = ferry_internal_now_rfc3339 ();
+  else if (!ferry_internal_is_rfc3339 (time)) {
+    ferry_error ("cutover plan %s/%s: '%s' is not an RFC 3339 time with a UTC offset; "
+                 "write for example 2024-04-04T01:23:45Z or 2024-04-04T01:23:45.678+09:00",
+                 ns, plan, time);
+    return NULL;
+  }
+  if (!time) {
+    ferry_error ("cutover plan %s/%s: out of memory", ns, plan);
+    return NULL;
+  }
+  if (ferry_internal_store_begin (f->store) == -1)
+    return NULL;
+  if (get_plan (f, ns, plan, &prow) == -1)
+    goto out;
+  {
+    CLEANUP_JSON_DECREF json_t *p = json_pack ("{s:O}", "spec", prow.spec);
+    if (!p || !ferry_internal_plan_is_warm (p)) {
+      ferry_error ("cutover plan %s/%s: it is not a warm migration plan (spec.type: warm); "
+                   "a cold migration has no cutover", ns, plan);
+      goto out;
+    }
+  }
+  if (find_migrations (f, ns, plan, &c) == -1)
+    goto out;
+  if (!c.running) {
+    ferry_error ("cutover plan %s/%s: it has no running migration (start it with 'ferry start %s')",
+                 ns, plan, plan);
+    goto out;
+  }
+  if (ferry_internal_store_get (f->store, "Migration", ns, c.running, &mrow) != 1)
+    goto out;
+  if (!json_is_object (mrow.spec)) {
+    json_decref (mrow.spec);
+    mrow.spec = json_object ();
+  }
+  json_object_set_new (mrow.spec, "cutover", json_string (time));
+  mrow.generation++;
+  if (ferry_internal_store_update (f->store, &mrow) == -1)
+    goto out;
+  if (ferry_internal_store_commit (f->store) == -1)
+    goto out2;
+  ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "migration %s: cutover set to %s",
+                    c.running, time);
+  result = c.running;
+  c.running = NULL;
+  goto out2;
+ out:
+  ferry_internal_store_rollback (f->store);
+ out2:
+  free (c.running);
+  ferry_internal_store_row_clear (&prow);
+  ferry_internal_store_row_clear (&mrow);
+  return result;
+}
+/* --- end cutover */
 
 char *
 ferry_plan_restart (struct ferry *f, const char *ns, const char *plan)

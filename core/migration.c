@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "scheduler.h"
 #include "validation.h"
+#include "schema.h"                     /* warm: ferry_internal_is_rfc3339 */
 
 /* A stored object's spec (new reference) or NULL (error set when
  * missing).
@@ -51,15 +52,21 @@ load_object (struct ferry *f, const char *kind, const char *ns,
   return obj;
 }
 
+/* A Migration that has not ended: created and not yet run (no phase),
+ * Running, or stopped and resumable.  Failed ones are ended: a new start
+ * (or 'ferry restart') migrates what they did not.
+ */
 static bool
 phase_is_active (const char *phase)
 {
-  return phase && (strcmp (phase, "Running") == 0 || strcmp (phase, "Executing") == 0);
+  return !phase || !*phase || strcmp (phase, "Pending") == 0
+    || strcmp (phase, "Running") == 0 || strcmp (phase, "Executing") == 0;
 }
 
 struct active_check {
   const char *plan;
-  const char *active;                   /* set to the running Migration's name */
+  char *active;                         /* the unfinished Migration's name
+                                           (owned; the row is not kept) */
 };
 
 static int
@@ -68,8 +75,13 @@ check_active (void *opaque, const struct ferry_store_row *row)
   struct active_check *c = opaque;
   const char *p = json_string_value (json_object_get (json_object_get (row->spec, "plan"), "name"));
   const char *phase = json_string_value (json_object_get (row->status, "phase"));
-  if (p && strcmp (p, c->plan) == 0 && phase_is_active (phase))
-    c->active = row->name;
+  if (p && strcmp (p, c->plan) == 0 && phase_is_active (phase)) {
+    c->active = strdup (row->name);
+    if (!c->active) {
+      ferry_error ("start plan %s: out of memory", c->plan);
+      return -1;
+    }
+  }
   return c->active ? -1 : 0;
 }
 
@@ -83,6 +95,11 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   CLEANUP_JSON_DECREF json_t *p = load_object (f, "Plan", ns, plan, "start");
   if (!p)
     return NULL;
+  if (cutover && !ferry_internal_is_rfc3339 (cutover)) {     /* warm: cutover */
+    ferry_error ("start plan %s/%s: cutover '%s' is not an RFC 3339 time with a UTC offset; "
+                 "write for example 2024-04-04T01:23:45Z", ns, plan, cutover);
+    return NULL;
+  }
   if (json_is_true (json_object_get (json_object_get (p, "spec"), "archived"))) {
     ferry_error ("plan %s/%s is archived; duplicate it ('ferry duplicate %s NEW') to migrate again",
                  ns, plan, plan);
@@ -114,6 +131,7 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   if (chk.active) {
     ferry_error ("plan %s/%s already has a running migration, %s: wait for it or cancel it",
                  ns, plan, chk.active);
+    free (chk.active);
     ferry_internal_store_rollback (f->store);
     return NULL;
   }
@@ -198,6 +216,93 @@ load_map (struct ferry *f, const json_t *plan, const char *which, json_t **out)
 }
 
 
+/* ---- The plan's execution conditions ---------------------------------- */
+
+/* The conditions the engine owns in a Plan's status, as Forklift shows
+ * them (the EXECUTING, SUCCEEDED and FAILED printer columns).  Validation
+ * keeps them (validation.c), archive replaces Executing.
+ */
+static const char *const plan_run_types[] = {
+  "Executing", "Succeeded", "Failed", "Canceled",
+};
+
+/* Set the Plan's execution state: phase "Executing" while migration runs,
+ * then "Succeeded", "Failed" (items: the VMs that failed) or "Canceled"
+ * (items: the VMs canceled).  Read, changed and written in one
+ * transaction, so a concurrent validation's conditions are kept.
+ */
+static int
+plan_set_phase (struct ferry *f, const char *ns, const char *plan,
+                const char *migration, const char *phase, const json_t *items)
+{
+  struct ferry_store_row row = { 0 };
+  int r;
+
+  if (ferry_internal_store_begin (f->store) == -1)
+    return -1;
+  r = ferry_internal_store_get (f->store, "Plan", ns, plan, &row);
+  if (r == 0)
+    ferry_internal_not_found_error ("Plan", ns, plan);
+  if (r != 1) {
+    ferry_internal_store_row_clear (&row);
+    ferry_internal_store_rollback (f->store);
+    return -1;
+  }
+  CLEANUP_JSON_DECREF json_t *status =
+    json_is_object (row.status) ? json_deep_copy (row.status) : json_object ();
+  ferry_internal_store_row_clear (&row);
+  json_t *conds = json_array ();
+  const json_t *c;
+  size_t i;
+  json_array_foreach (json_object_get (status, "conditions"), i, c) {
+    const char *t = json_string_value (json_object_get (c, "type")) ?: "";
+    bool ours = false;
+    for (size_t k = 0; k < sizeof plan_run_types / sizeof plan_run_types[0]; k++)
+      ours |= strcmp (t, plan_run_types[k]) == 0;
+    if (!ours)
+      json_array_append (conds, (json_t *) c);
+  }
+  CLEANUP_FREE char *now = ferry_internal_now_rfc3339 ();
+  const char *msg =
+    strcmp (phase, "Executing") == 0 ? "The plan is EXECUTING."
+    : strcmp (phase, "Succeeded") == 0 ? "The plan execution has SUCCEEDED."
+    : strcmp (phase, "Failed") == 0 ? "The plan execution has FAILED."
+    : "The plan execution has been CANCELED.";
+  json_t *cond = json_pack ("{s:s, s:s, s:s, s:s, s:s?}", "type", phase,
+                            "status", "True", "category", "Advisory",
+                            "message", msg, "lastTransitionTime", now);
+  if (cond && json_array_size (items))
+    json_object_set_new (cond, "items", json_deep_copy (items));
+  json_array_append_new (conds, cond);
+  json_object_set_new (status, "conditions", conds);
+  if (strcmp (json_string_value (json_object_get (status, "phase")) ?: "", "Archived") != 0)
+    json_object_set_new (status, "phase", json_string (phase));
+  /* status.migration: the Migration this state is about (Forklift keeps
+   * its history there too).
+   */
+  json_t *m = json_object_get (status, "migration");
+  if (!json_is_object (m) || strcmp (json_string_value (json_object_get (m, "name")) ?: "",
+                                     migration) != 0) {
+    m = json_pack ("{s:s}", "name", migration);
+    json_object_set_new (status, "migration", m);
+  }
+  if (strcmp (phase, "Executing") == 0) {
+    if (!json_object_get (m, "started"))
+      json_object_set_new (m, "started", json_string (now ? now : ""));
+    json_object_del (m, "completed");
+  }
+  else
+    json_object_set_new (m, "completed", json_string (now ? now : ""));
+  if (ferry_internal_store_set_status (f->store, "Plan", ns, plan, status) == -1
+      || ferry_internal_store_commit (f->store) == -1) {
+    ferry_internal_store_rollback (f->store);
+    ferry_error_prefix ("plan %s/%s: set phase %s", ns, plan, phase);
+    return -1;
+  }
+  ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "%s (migration %s)", phase, migration);
+  return 0;
+}
+
 /* ---- The engine ------------------------------------------------------- */
 
 /* Set by ferry_migration_stop (async-signal-safe): every engine in this
@@ -235,13 +340,20 @@ struct vm_job {
   pthread_t thread;
   volatile int abort;                   /* transfer cancel flag */
   volatile int canceled;                /* the user canceled this VM */
+  uint64_t ticket;                      /* scheduler ticket while refused
+                                           (main thread only) */
   int result;                           /* the pipeline's, when JOB_DONE */
   json_t *vm_status;                    /* owned by the job's thread while it runs */
 };
 
 struct engine {
   pthread_mutex_t lock;                 /* guards status, jobs[].state and
-                                           every save of status */
+                                           the commit fields below */
+  pthread_cond_t committed;             /* a commit ended */
+  uint64_t changes;                     /* status changes made so far */
+  uint64_t stored;                      /* ... of which the store has */
+  bool committing;                      /* a thread is writing status */
+  int commit_result;                    /* the last commit's: 0 or -1 */
   pthread_mutex_t events;               /* serializes calls of fn */
   json_t *status;                       /* the Migration's status */
   struct ferry *f;                      /* the caller's (main thread only) */
@@ -250,6 +362,7 @@ struct engine {
                                            read snapshot of f's can hide it */
   const char *state_dir;
   const char *ns, *name;                /* the Migration */
+  const char *plan_name;                /* its Plan (same namespace or plan_ns) */
   const json_t *plan, *nmap, *smap;     /* read-only while threads run */
   const char *s_ns, *s_name, *d_ns, *d_name;
   ferry_run_fn fn;
@@ -258,12 +371,80 @@ struct engine {
   struct vm_job *jobs;
 };
 
-/* Save the whole status through store (the caller's connection).  Under lock. */
+/* Save the whole status through store (the caller's connection).  Under
+ * lock, and only while no VM thread runs (before they start, after they
+ * are joined); the VM threads and the admission loop use engine_commit.
+ */
 static int
 engine_save_locked (struct engine *e, struct ferry_store *store)
 {
   return ferry_internal_store_set_status (store, "Migration", e->ns, e->name,
                                           e->status);
+}
+
+/* A copy of the status that later changes do not touch, made in O(VMs)
+ * pointer copies: the VM entries are shared, not copied, because nothing
+ * changes an entry in place while VM threads run -- engine_put_vm_locked
+ * replaces it with a new object (jansson's reference counts are atomic).
+ * Under lock.
+ */
+static json_t *
+status_snapshot_locked (struct engine *e)
+{
+  json_t *copy = json_copy (e->status);
+  json_t *vms = json_object_get (e->status, "vms");
+  if (copy && vms && json_object_set_new (copy, "vms", json_copy (vms)) == -1) {
+    json_decref (copy);
+    return NULL;
+  }
+  return copy;
+}
+
+/* Make the store hold every status change made so far (group commit).
+ * Each change is one VM's transition, and the VM acts only once it is
+ * stored; but the whole status is one stored object, so a write costs the
+ * same for one change as for a hundred.  The first thread to ask writes a
+ * copy of the status taken at that moment, outside the lock; threads that
+ * change the status meanwhile wait, and the next writer stores all their
+ * changes at once.  Writes never overlap, so a later copy is never
+ * overwritten by an earlier one.  Under lock (it waits on e->committed).
+ */
+static int
+engine_commit_locked (struct engine *e, struct ferry_store *store)
+{
+  uint64_t mine = ++e->changes;
+  int r = 0;
+
+  while (e->stored < mine) {
+    if (e->committing) {
+      pthread_cond_wait (&e->committed, &e->lock);
+      continue;
+    }
+    e->committing = true;
+    uint64_t upto = e->changes;
+    json_t *copy = status_snapshot_locked (e);
+    pthread_mutex_unlock (&e->lock);
+    if (copy)
+      r = ferry_internal_store_set_status (store, "Migration", e->ns, e->name, copy);
+    else {
+      ferry_error ("migration %s/%s: save status: out of memory", e->ns, e->name);
+      r = -1;
+    }
+    json_decref (copy);
+    pthread_mutex_lock (&e->lock);
+    e->committing = false;
+    e->stored = upto;
+    e->commit_result = r;
+    pthread_cond_broadcast (&e->committed);
+    return r;
+  }
+  /* Stored by another thread's write. */
+  if (e->commit_result == -1) {
+    ferry_error ("migration %s/%s: saving the status failed (see the engine's log)",
+                 e->ns, e->name);
+    return -1;
+  }
+  return 0;
 }
 
 /* Put a copy of vm_status in status.vms in place of the entry with its id.
@@ -295,18 +476,41 @@ job_save (struct ferry_vm_run *run)
   struct vm_job *j = run->save_opaque;
   pthread_mutex_lock (&j->e->lock);
   engine_put_vm_locked (j->e, run->vm_status);
-  int r = engine_save_locked (j->e, run->f->store);
+  int r = engine_commit_locked (j->e, run->f->store);
   pthread_mutex_unlock (&j->e->lock);
   return r;
 }
 
+/* Pass ev on with the plan and Migration filled in. */
 static void
 job_event (void *opaque, const struct ferry_run_event *ev)
 {
   struct engine *e = opaque;
+  struct ferry_run_event full = { 0 };
+  size_t n = ev->struct_size < sizeof full ? ev->struct_size : sizeof full;
+
+  if (!e->fn)
+    return;
+  memcpy (&full, ev, n);
+  full.struct_size = sizeof full;
+  full.plan = e->plan_name;
+  full.migration = e->name;
+  full.ns = e->ns;
   pthread_mutex_lock (&e->events);
-  e->fn (e->opaque, ev);
+  e->fn (e->opaque, &full);
   pthread_mutex_unlock (&e->events);
+}
+
+/* An engine event of its own: vm NULL for the plan (done/total: VMs). */
+static void
+engine_event (struct engine *e, const char *vm, const char *step,
+              const char *phase, uint64_t done, uint64_t total,
+              const char *message)
+{
+  struct ferry_run_event ev = { .struct_size = sizeof ev, .vm = vm,
+                                .step = step, .phase = phase, .done = done,
+                                .total = total, .message = message };
+  job_event (e, &ev);
 }
 
 /* A VM that could not start: Failed with why in Initialize. */
@@ -320,7 +524,7 @@ job_fail (struct vm_job *j, struct ferry *f, const char *why)
   pthread_mutex_lock (&j->e->lock);
   engine_put_vm_locked (j->e, j->vm_status);
   if (f)
-    engine_save_locked (j->e, f->store);
+    engine_commit_locked (j->e, f->store);
   pthread_mutex_unlock (&j->e->lock);
 }
 
@@ -355,7 +559,7 @@ job_thread (void *arg)
   }
   if (r == -1 && f && !dst) {
     pthread_mutex_lock (&e->lock);
-    engine_save_locked (e, f->store);
+    engine_commit_locked (e, f->store);
     pthread_mutex_unlock (&e->lock);
   }
   ferry_internal_instance_close (src);
@@ -364,6 +568,9 @@ job_thread (void *arg)
   json_decref (plan);
   json_decref (nmap);
   json_decref (smap);
+  engine_event (e, j->name, NULL,
+                r == 0 ? "Succeeded" : r == FERRY_PIPELINE_CANCELED ? "Canceled"
+                : r == FERRY_PIPELINE_STOPPED ? "Stopped" : "Failed", 0, 0, NULL);
   pthread_mutex_lock (&e->lock);
   j->result = r;
   j->state = JOB_DONE;
@@ -418,15 +625,14 @@ cancel_pending (struct engine *e, struct vm_job *j)
   ferry_internal_vm_mark_canceled (j->vm_status);
   pthread_mutex_lock (&e->lock);
   engine_put_vm_locked (e, j->vm_status);
-  engine_save_locked (e, e->f->store);
+  engine_commit_locked (e, e->f->store);
   j->state = JOB_DONE;
   j->result = FERRY_PIPELINE_CANCELED;
+  j->joined = true;                     /* no thread was started */
   pthread_mutex_unlock (&e->lock);
-  if (e->fn) {
-    struct ferry_run_event ev = { .struct_size = sizeof ev, .vm = j->name,
-                                  .step = "Initialize", .phase = "Canceled" };
-    job_event (e, &ev);
-  }
+  ferry_internal_sched_withdraw (j->host, &j->ticket);
+  engine_event (e, j->name, "Initialize", "Canceled", 0, 0, NULL);
+  engine_event (e, j->name, NULL, "Canceled", 0, 0, NULL);
 }
 
 /* Unfinished disks of a VM: its inventory disks less the ones its stored
@@ -498,6 +704,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   CLEANUP_JSON_DECREF json_t *earlier = json_object ();
   struct ferry_instance *src = NULL, *dst = NULL;
   struct engine e = { .lock = PTHREAD_MUTEX_INITIALIZER,
+                      .committed = PTHREAD_COND_INITIALIZER,
                       .events = PTHREAD_MUTEX_INITIALIZER,
                       .f = f, .state_dir = ferry_get0_state_dir (f),
                       .ns = ns, .name = name, .fn = fn, .opaque = opaque };
@@ -517,6 +724,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   plan = load_object (f, "Plan", plan_ns ? plan_ns : ns, plan_name, "migration");
   if (!plan)
     return -1;
+  e.plan_name = plan_name;
 
   json_t *old = json_object_get (mig, "status");
   e.status = json_is_object (old) ? json_deep_copy (old) : json_object ();
@@ -534,6 +742,8 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     ferry_internal_set_now_ms (e.status, "started");
   if (engine_save_locked (&e, f->store) == -1)
     goto out;
+  if (plan_set_phase (f, plan_ns ? plan_ns : ns, plan_name, name, "Executing", NULL) == -1)
+    goto fail;
 
   const json_t *pspec = json_object_get (plan, "spec");
   const json_t *psrc = json_object_get (json_object_get (pspec, "provider"), "source");
@@ -615,7 +825,8 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
         continue;
       }
       struct ferry_vm_run init = { .vm_status = ent,
-                                   .plan_vm = pvm };  /* hooks: which hook steps */
+                                   .plan_vm = pvm,  /* hooks: which hook steps */
+                                   .plan = plan };  /* warm: Cutover */
       ferry_internal_pipeline_init (&init, id, vm_name ? vm_name : id);
     }
     j->e = &e;
@@ -626,6 +837,15 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
       j->host = NULL;
     j->vm_status = json_deep_copy (ent);
     j->cost = job_cost (inv, ent);
+    {
+      /* Ended in an earlier run of this Migration: nothing to start. */
+      const char *ph = json_string_value (json_object_get (ent, "phase")) ?: "";
+      if (strcmp (ph, "Completed") == 0 || strcmp (ph, "Canceled") == 0) {
+        j->state = JOB_DONE;
+        j->joined = true;
+        j->result = ph[1] == 'o' ? 0 : FERRY_PIPELINE_CANCELED;
+      }
+    }
     e.nr_jobs++;
     if (!j->plan_vm || !j->id || !j->name || !j->host || !j->vm_status) {
       ferry_error ("run migration %s/%s: out of memory", ns, name);
@@ -638,11 +858,30 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   if (engine_save_locked (&e, f->store) == -1)
     goto fail;
 
-  /* Admit, watch, join: until every job is done (or stopped). */
+  engine_event (&e, NULL, "Initialize", "Running", 0, e.nr_jobs, NULL);
+
+  /* Admit, watch, join: until every job is done (or stopped).  Each pass
+   * walks the jobs from the first unfinished one; once a host refuses a
+   * VM, the later VMs of that host are not asked in this pass (the
+   * scheduler would refuse them: the host is reserved for the refused
+   * one), so a pass costs little with thousands of pending VMs.
+   */
+  size_t first = 0;                     /* jobs before it are done and joined */
+  struct timespec last_poll = { 0 };
+  bool polled = false;
   for (;;) {
     size_t pending = 0, running = 0;
-    poll_cancel (&e);
-    for (size_t k = 0; k < e.nr_jobs; k++) {
+    const char *blocked[16];            /* hosts that refused in this pass */
+    size_t nr_blocked = 0;
+    struct timespec now;
+
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    if (now.tv_sec != last_poll.tv_sec || !polled) {
+      poll_cancel (&e);                 /* at most about once a second */
+      last_poll = now;
+      polled = true;
+    }
+    for (size_t k = first; k < e.nr_jobs; k++) {
       struct vm_job *j = &e.jobs[k];
       pthread_mutex_lock (&e.lock);
       enum job_state st = j->state;
@@ -654,11 +893,16 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
           continue;
         }
         if (stop_requested) {
+          ferry_internal_sched_withdraw (j->host, &j->ticket);
           stopped++;
           j->state = JOB_SKIPPED;
           continue;
         }
-        if (ferry_internal_sched_try_admit (j->host, j->cost, limit)) {
+        bool skip = false;
+        if (!j->ticket)
+          for (size_t b = 0; b < nr_blocked && !skip; b++)
+            skip = strcmp (blocked[b], j->host) == 0;
+        if (!skip && ferry_internal_sched_try_admit (j->host, j->cost, limit, &j->ticket)) {
           j->state = JOB_RUNNING;
           int err = pthread_create (&j->thread, NULL, job_thread, j);
           if (err) {
@@ -672,8 +916,11 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
           }
           running++;
         }
-        else
+        else {
+          if (!skip && nr_blocked < sizeof blocked / sizeof blocked[0])
+            blocked[nr_blocked++] = j->host;
           pending++;
+        }
       }
       else if (st == JOB_RUNNING)
         running++;
@@ -681,11 +928,15 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
         pthread_join (j->thread, NULL);
         j->joined = true;
       }
+      if (k == first && (j->joined || j->state == JOB_SKIPPED))
+        first++;
     }
     if (!pending && !running)
       break;
     ferry_internal_sched_wait (500);
   }
+  for (size_t k = 0; k < e.nr_jobs; k++)
+    ferry_internal_sched_withdraw (e.jobs[k].host, &e.jobs[k].ticket);
 
   for (size_t k = 0; k < e.nr_jobs; k++) {
     struct vm_job *j = &e.jobs[k];
@@ -724,6 +975,22 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   pthread_mutex_unlock (&e.lock);
   if (r == -1)
     goto out;
+  {
+    /* The Plan's condition names the VMs that failed (or were canceled). */
+    CLEANUP_JSON_DECREF json_t *items = json_array ();
+    const json_t *v;
+    size_t k;
+    json_array_foreach (json_object_get (e.status, "vms"), k, v) {
+      const char *ph = json_string_value (json_object_get (v, "phase")) ?: "";
+      if (strcmp (ph, failures ? "Failed" : "Canceled") == 0)
+        json_array_append_new (items, json_string (json_string_value (json_object_get (v, "name"))
+                                                   ?: json_string_value (json_object_get (v, "id")) ?: ""));
+    }
+    if (plan_set_phase (f, plan_ns ? plan_ns : ns, plan_name, name, end, items) == -1)
+      ferry_log_object (FERRY_LOG_ERROR, "migration", ns, name, "%s", ferry_get_error ());
+  }
+  engine_event (&e, NULL, NULL, end, e.nr_jobs - (size_t) failures - (size_t) canceled,
+                e.nr_jobs, NULL);
   if (failures || canceled) {
     ferry_error ("migration %s/%s: %d of %zu VMs failed, %d canceled (see 'ferry get migration %s -o yaml')",
                  ns, name, failures, json_array_size (json_object_get (pspec, "vms")),
@@ -735,6 +1002,8 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
  fail:
   {
     char *msg = strdup (ferry_get_error ());
+    if (plan_name)
+      plan_set_phase (f, plan_ns ? plan_ns : ns, plan_name, name, "Failed", NULL);
     json_object_set_new (e.status, "phase", json_string ("Failed"));
     ferry_internal_set_now_ms (e.status, "completed");
     json_object_set_new (e.status, "conditions",

@@ -22,7 +22,6 @@ struct step_def {
 static int step_initialize (struct ferry_vm_run *run, json_t *step);
 static int step_allocate (struct ferry_vm_run *run, json_t *step);
 static int step_transfer (struct ferry_vm_run *run, json_t *step);
-static int step_convert (struct ferry_vm_run *run, json_t *step);
 static int step_create (struct ferry_vm_run *run, json_t *step);
 
 static const struct step_def cold_steps[] = {
@@ -31,7 +30,9 @@ static const struct step_def cold_steps[] = {
   { "PreHook", "Run pre-migration hook.", ferry_internal_step_prehook },
   { "DiskAllocation", "Allocate disks.", step_allocate },
   { "DiskTransfer", "Transfer disks.", step_transfer },
-  { "ImageConversion", "Convert image to kubevirt.", step_convert },
+  /* warm (pipeline-warm.c): in the pipeline only for a warm plan */
+  { "Cutover", "Finalize disk transfer.", ferry_internal_step_cutover },
+  { "ImageConversion", "Convert image to kubevirt.", ferry_internal_step_convert }, /* pipeline-convert.c */
   { "VirtualMachineCreation", "Create VM.", step_create },
   { "PostHook", "Run post-migration hook.", ferry_internal_step_posthook }, /* hooks */
 };
@@ -84,6 +85,20 @@ crash_point (struct ferry_vm_run *run, const char *point)
 }
 
 void
+ferry_internal_pipeline_crash_point (struct ferry_vm_run *run, const char *point)
+{
+  crash_point (run, point);
+}
+
+void
+ferry_internal_pipeline_emit (struct ferry_vm_run *run, const char *step,
+                              const char *phase, uint64_t done, uint64_t total,
+                              double rate, const char *message)
+{
+  emit (run, step, phase, done, total, rate, message);
+}
+
+void
 ferry_internal_vm_mark_canceled (json_t *vm_status)
 {
   json_object_set_new (vm_status, "phase", json_string ("Canceled"));
@@ -95,11 +110,45 @@ ferry_internal_vm_mark_canceled (json_t *vm_status)
                                   "message", "The VM migration has been CANCELED."));
 }
 
+/* The plan's uid (its name when it has none): what the "plan" label of
+ * everything created for it holds, as Forklift labels them, and what
+ * destination cleanup matches.
+ */
+static const char *
+plan_uid (const struct ferry_vm_run *run)
+{
+  const json_t *md = json_object_get (run->plan, "metadata");
+  const char *uid = json_string_value (json_object_get (md, "uid"));
+  return uid && *uid ? uid : json_string_value (json_object_get (md, "name"));
+}
+
+/* What a VM that failed before its target VM was made leaves at the
+ * destination (partial volumes) is removed, as for a cancel.
+ */
+static void
+cleanup_failed_vm (struct ferry_vm_run *run)
+{
+  const struct ferry_destination *d = run->destination->destination;
+  const json_t *step;
+  size_t i;
+
+  json_array_foreach (json_object_get (run->vm_status, "pipeline"), i, step)
+    if (strcmp (json_string_value (json_object_get (step, "name")) ?: "", "VirtualMachineCreation") == 0
+        && strcmp (json_string_value (json_object_get (step, "phase")) ?: "", "Completed") == 0)
+      return;                           /* the target exists: kept */
+  if (d->cleanup && d->cleanup (run->destination->handle, plan_uid (run),
+                                json_string_value (json_object_get (run->vm_status, "id"))) == -1)
+    ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
+                      "vm %s: cleanup after failure: %s",
+                      json_string_value (json_object_get (run->vm_status, "name")),
+                      ferry_get_error ());
+}
+
 /* A canceled VM: its partial volumes and VM are removed by the destination. */
 static int
 cancel_vm (struct ferry_vm_run *run, json_t *step)
 {
-  const char *plan = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
+  const char *plan = plan_uid (run);
   const char *id = json_string_value (json_object_get (run->vm_status, "id"));
   const struct ferry_destination *d = run->destination->destination;
 
@@ -109,6 +158,8 @@ cancel_vm (struct ferry_vm_run *run, json_t *step)
   }
   ferry_internal_vm_mark_canceled (run->vm_status);
   json_object_del (run->vm_status, "error");
+  ferry_internal_warm_remove_snapshots (run);   /* warm, power */
+  ferry_internal_source_power_restore (run);
   if (d->cleanup && d->cleanup (run->destination->handle, plan, id) == -1)
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
                       "vm %s: cleanup after cancel: %s",
@@ -142,7 +193,10 @@ ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
                               const char *vm_name)
 {
   json_t *pipeline = json_array ();
-  for (size_t i = 0; i < NR_COLD_STEPS; i++)
+  for (size_t i = 0; i < NR_COLD_STEPS; i++) {
+    if (strcmp (cold_steps[i].name, "Cutover") == 0     /* warm plans only */
+        && !(run->plan && ferry_internal_plan_is_warm (run->plan)))
+      continue;
     json_array_append_new (pipeline,
                            json_pack ("{s:s, s:s, s:s, s:{s:I, s:I}}",
                                       "name", cold_steps[i].name,
@@ -150,6 +204,7 @@ ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
                                       "phase", "Pending",
                                       "progress", "completed", (json_int_t) 0,
                                       "total", (json_int_t) 1));
+  }
   json_object_set_new (run->vm_status, "id", json_string (vm_id));
   json_object_set_new (run->vm_status, "name", json_string (vm_name));
   json_object_set_new (run->vm_status, "phase", json_string ("Pending"));
@@ -177,6 +232,31 @@ fail_step (struct ferry_vm_run *run, json_t *step, const char *why)
   emit (run, name, "Failed", 0, 0, 0, why);
 }
 
+/* A warm plan's pipeline that was made without the plan: Cutover goes
+ * right after DiskTransfer.
+ */
+static void
+add_cutover_step (json_t *pipeline)
+{
+  size_t i;
+  json_t *step;
+
+  json_array_foreach (pipeline, i, step)
+    if (strcmp (json_string_value (json_object_get (step, "name")) ?: "", "Cutover") == 0)
+      return;
+  json_array_foreach (pipeline, i, step)
+    if (strcmp (json_string_value (json_object_get (step, "name")) ?: "", "DiskTransfer") == 0) {
+      json_array_insert_new (pipeline, i + 1,
+                             json_pack ("{s:s, s:s, s:s, s:{s:I, s:I}}",
+                                        "name", "Cutover",
+                                        "description", "Finalize disk transfer.",
+                                        "phase", "Pending",
+                                        "progress", "completed", (json_int_t) 0,
+                                        "total", (json_int_t) 1));
+      return;
+    }
+}
+
 int
 ferry_internal_pipeline_run (struct ferry_vm_run *run)
 {
@@ -193,6 +273,8 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
     return FERRY_PIPELINE_STOPPED;
   if (!json_object_get (run->vm_status, "started"))
     set_now (run->vm_status, "started");
+  if (ferry_internal_plan_is_warm (run->plan))
+    add_cutover_step (pipeline);        /* warm */
   json_object_set_new (run->vm_status, "phase", json_string ("Running"));
   json_object_del (run->vm_status, "error");
 
@@ -234,6 +316,9 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
       if (*run->stopping)
         return stop_vm (run, step);
       fail_step (run, step, *ferry_get_error () ? ferry_get_error () : "failed");
+      ferry_internal_warm_remove_snapshots (run);   /* warm, power */
+      ferry_internal_source_power_restore (run);
+      cleanup_failed_vm (run);
       run->save (run);
       return -1;
     }
@@ -296,7 +381,6 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   if (!spec)
     return -1;
 
-  const char *plan_name = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
   const char *given = json_string_value (json_object_get (run->plan_vm, "targetName"));
   const char *vm_name = json_string_value (json_object_get (run->vm_status, "name"));
   CLEANUP_FREE char *target = ferry_internal_target_vm_name (given && *given ? given : vm_name);
@@ -309,6 +393,7 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   json_object_set_new (spec, FERRY_VMSPEC_NAME, json_string (target));
   json_object_set_new (spec, "namespace", json_string (target_namespace (run)));
   json_object_set_new (spec, FERRY_VMSPEC_SOURCE_ID, json_string (vm_id));
+  json_object_set_new (spec, "sourceName", json_string (vm_name));
 
   /* NICs: every source network must be mapped; "ignored" ones are kept
    * with that type so the destination drops them.
@@ -338,8 +423,15 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   json_t *labels = json_deep_copy (json_object_get (json_object_get (run->plan, "spec"), "targetLabels"));
   if (!labels)
     labels = json_object ();
-  json_object_set_new (labels, "migration", json_string (run->migration));
-  json_object_set_new (labels, "plan", json_string (plan_name));
+  /* uids, as Forklift's labels (the Migration's from the store). */
+  {
+    struct ferry_store_row mrow = { 0 };
+    bool have = ferry_internal_store_get (run->f->store, "Migration", run->ns,
+                                          run->migration, &mrow) == 1 && mrow.uid;
+    json_object_set_new (labels, "migration", json_string (have ? mrow.uid : run->migration));
+    ferry_internal_store_row_clear (&mrow);
+  }
+  json_object_set_new (labels, "plan", json_string (plan_uid (run)));
   json_object_set_new (labels, "vmID", json_string (vm_id));
   json_object_set_new (spec, "labels", labels);
   json_t *ns_sel = json_object_get (json_object_get (run->plan, "spec"), "targetNodeSelector");
@@ -406,7 +498,6 @@ static int
 step_allocate (struct ferry_vm_run *run, json_t *step)
 {
   json_t *spec = json_object_get (run->vm_status, "spec");
-  const char *plan_name = json_string_value (json_object_get (json_object_get (run->plan, "metadata"), "name"));
   json_t *volumes = json_array ();
   size_t i;
   json_t *disk;
@@ -430,7 +521,8 @@ step_allocate (struct ferry_vm_run *run, json_t *step)
                              "capacity", json_object_get (disk, "capacity"),
                              "format", "raw",
                              "diskId", json_string_value (json_object_get (disk, "id")),
-                             "labels", "plan", plan_name, "migration", run->migration,
+                             "labels", "plan", plan_uid (run),
+                             "migration", json_string_value (json_object_get (json_object_get (spec, "labels"), "migration")) ?: run->migration,
                              "vmID", json_object_get (run->vm_status, "id"));
     if (!vol) {
       ferry_error ("disk %zu of VM %s has no capacity or id in its spec", i,
@@ -457,43 +549,65 @@ step_allocate (struct ferry_vm_run *run, json_t *step)
   return 0;
 }
 
-struct progress_ctx {
-  struct ferry_vm_run *run;
-  json_t *step;
-  uint64_t base;                        /* bytes of earlier disks */
-  uint64_t total;                       /* bytes of all disks */
-  uint64_t disk_size;                   /* bytes of the disk being copied */
-};
-
-static void
-on_progress (void *opaque, const struct ferry_transfer_progress *p)
+void
+ferry_internal_set_time_us (json_t *obj, const char *key, double t)
 {
-  struct progress_ctx *c = opaque;
-  json_t *prog = json_object_get (c->step, "progress");
-  json_object_set_new (prog, "completed", json_integer ((json_int_t) ((c->base + p->done) >> 20)));
-  if (p->done > c->disk_size / 4)
-    crash_point (c->run, "DiskTransfer:mid");
-  emit (c->run, "DiskTransfer", "Running", c->base + p->done, c->total, p->rate, NULL);
+  time_t sec = (time_t) t;
+  struct tm tm;
+  char buf[40], out[64];
+
+  gmtime_r (&sec, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (out, sizeof out, "%s.%06dZ", buf, (int) ((t - (double) sec) * 1e6) % 1000000);
+  json_object_set_new (obj, key, json_string (out));
 }
 
-/* DiskTransfer: copy every disk into its volume.  A disk already marked
- * done in an earlier run is not copied again.
+/* A disk copied: its task records the result, and the status is saved. */
+static int
+transfer_done (struct ferry_vm_run *run, struct ferry_disk_copy *c, void *opaque)
+{
+  uint64_t cap = (uint64_t) json_integer_value (json_object_get (c->volume, "capacity"));
+  (void) opaque;
+  json_object_set_new (c->task, "done", json_true ());
+  /* When this disk's copy ran: the disks of a VM copy at once. */
+  ferry_internal_set_time_us (c->task, "copyStarted", c->started);
+  ferry_internal_set_time_us (c->task, "copyEnded", c->ended);
+  set_now (c->task, "completed");
+  json_object_set_new (json_object_get (c->task, "progress"), "completed",
+                       json_integer ((json_int_t) (cap >> 20)));
+  json_object_set_new (c->task, "sha256", json_string (c->res.sha256));
+  json_object_set_new (c->task, "bytesWritten", json_integer ((json_int_t) c->res.bytes_written));
+  json_object_set_new (c->task, "bytesZeroed", json_integer ((json_int_t) c->res.bytes_zeroed));
+  ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
+                    "vm %s: disk %s copied to volume %s: %" PRIu64 " bytes of data, sha256 %s",
+                    json_string_value (json_object_get (run->vm_status, "name")),
+                    c->disk_id, json_string_value (json_object_get (c->volume, "name")),
+                    c->res.bytes_written, c->res.sha256);
+  return run->save (run);
+}
+
+/* DiskTransfer (cold): power the source off, then copy every disk into
+ * its volume, all disks at once.  A disk already marked done in an
+ * earlier run is not copied again.
  */
 static int
 step_transfer (struct ferry_vm_run *run, json_t *step)
 {
-  const char *vm_id = json_string_value (json_object_get (run->vm_status, "id"));
   json_t *volumes = json_object_get (run->vm_status, "volumes");
-  const struct ferry_provider *p = run->source->provider;
-  const struct ferry_destination *d = run->destination->destination;
-  struct progress_ctx ctx = { .run = run, .step = step };
+  uint64_t total = 0, base = 0;
+  size_t n = 0;
   json_t *vol;
   size_t i;
 
+  if (ferry_internal_plan_is_warm (run->plan))
+    return ferry_internal_step_precopy (run, step);     /* warm */
+  if (ferry_internal_source_power_off (run) == -1)      /* power */
+    return -1;
+
   json_array_foreach (volumes, i, vol)
-    ctx.total += (uint64_t) json_integer_value (json_object_get (vol, "capacity"));
+    total += (uint64_t) json_integer_value (json_object_get (vol, "capacity"));
   json_t *prog = json_object_get (step, "progress");
-  json_object_set_new (prog, "total", json_integer ((json_int_t) (ctx.total >> 20)));
+  json_object_set_new (prog, "total", json_integer ((json_int_t) (total >> 20)));
   json_object_set_new (step, "annotations", json_pack ("{s:s}", "unit", "MB"));
 
   json_t *tasks = json_object_get (step, "tasks");
@@ -501,14 +615,19 @@ step_transfer (struct ferry_vm_run *run, json_t *step)
     tasks = json_array ();
     json_object_set_new (step, "tasks", tasks);
   }
-
+  CLEANUP_FREE struct ferry_disk_copy *copies =
+    calloc (json_array_size (volumes) + 1, sizeof *copies);
+  if (!copies) {
+    ferry_error_errno (errno, "VM %s: disk copies",
+                       json_string_value (json_object_get (run->vm_status, "name")));
+    return -1;
+  }
   json_array_foreach (volumes, i, vol) {
-    const char *disk_id = json_string_value (json_object_get (vol, "diskId"));
     const char *vname = json_string_value (json_object_get (vol, "name"));
     uint64_t cap = (uint64_t) json_integer_value (json_object_get (vol, "capacity"));
     json_t *task = json_array_get (tasks, i);
     if (task && json_is_true (json_object_get (task, "done"))) {
-      ctx.base += cap;
+      base += cap;
       continue;
     }
     if (!task) {
@@ -517,67 +636,21 @@ step_transfer (struct ferry_vm_run *run, json_t *step)
       json_array_append_new (tasks, task);
     }
     set_now (task, "started");
-    if (run->save (run) == -1)
-      return -1;
-
-    ctx.disk_size = cap;
-    struct ferry_disk_source *src = p->disk_open (run->source->handle, vm_id, disk_id, NULL);
-    if (!src)
-      return -1;
-    struct ferry_volume_sink *sink = d->volume_create (run->destination->handle, vol);
-    if (!sink) {
-      src->ops->close (src);
-      return -1;
-    }
-    struct ferry_transfer_options opts = {
-      .struct_size = sizeof opts,
-      .verify = 1,
-      .progress = on_progress,
-      .progress_opaque = &ctx,
-      .cancel = run->abort,
+    copies[n++] = (struct ferry_disk_copy) {
+      .volume = vol,
+      .disk_id = json_string_value (json_object_get (vol, "diskId")),
+      .task = task,
+      .total = cap,
     };
-    struct ferry_transfer_result res = { 0 };
-    int r = ferry_transfer (src, sink, &opts, &res);
-    src->ops->close (src);
-    if (r == -1) {
-      ferry_error_prefix ("disk %s of VM %s", disk_id, json_string_value (json_object_get (run->vm_status, "name")));
-      sink->ops->close (sink);
-      return -1;
-    }
-    if (sink->ops->close (sink) == -1)
-      return -1;
-    ctx.base += cap;
-    json_object_set_new (task, "done", json_true ());
-    set_now (task, "completed");
-    json_object_set_new (json_object_get (task, "progress"), "completed",
-                         json_integer ((json_int_t) (cap >> 20)));
-    json_object_set_new (task, "sha256", json_string (res.sha256));
-    json_object_set_new (task, "bytesWritten", json_integer ((json_int_t) res.bytes_written));
-    json_object_set_new (task, "bytesZeroed", json_integer ((json_int_t) res.bytes_zeroed));
-    json_object_set_new (prog, "completed", json_integer ((json_int_t) (ctx.base >> 20)));
-    ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
-                      "vm %s: disk %s copied to volume %s: %" PRIu64 " bytes of data, sha256 %s",
-                      json_string_value (json_object_get (run->vm_status, "name")),
-                      disk_id, vname, res.bytes_written, res.sha256);
-    if (run->save (run) == -1)
-      return -1;
   }
-  return 0;
-}
-
-/* ImageConversion: guest conversion (virt-v2v-in-place) is the migration
- * engine's issue; until it lands, a plan must ask for a raw copy.
- */
-static int
-step_convert (struct ferry_vm_run *run, json_t *step)
-{
-  if (plan_bool (run, "skipGuestConversion", false)) {
-    json_object_set_new (json_object_get (step, "progress"), "completed", json_integer (1));
-    return 0;
-  }
-  ferry_error ("guest conversion (virt-v2v-in-place) is not available in this ferry yet: "
-               "set spec.skipGuestConversion: true in the Plan for a raw copy");
-  return -1;
+  if (run->save (run) == -1)
+    return -1;
+  int r = ferry_internal_copy_disks (run, step, copies, n, base, total,
+                                     transfer_done, NULL);
+  ferry_internal_disk_copies_clear (copies, n);
+  if (r == 0)
+    json_object_set_new (prog, "completed", json_integer ((json_int_t) (total >> 20)));
+  return r;
 }
 
 /* VirtualMachineCreation: the destination writes the VM. */
@@ -586,8 +659,13 @@ step_create (struct ferry_vm_run *run, json_t *step)
 {
   const struct ferry_destination *d = run->destination->destination;
   json_t *spec = json_object_get (run->vm_status, "spec");
+  /* The target runs when the source ran before ferry powered it off. */
+  json_object_set_new (spec, FERRY_VMSPEC_POWER_STATE,
+                       json_string (ferry_internal_target_power (run)));
   if (d->vm_create (run->destination->handle, spec,
                     json_object_get (run->vm_status, "volumes")) == -1)
+    return -1;
+  if (ferry_internal_target_power_on (run) == -1)      /* power */
     return -1;
   json_object_set_new (json_object_get (step, "progress"), "completed", json_integer (1));
   return 0;

@@ -58,7 +58,9 @@ int ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
  * right after the Running transition of STEP is stored;
  * "STEP:done" right after STEP acted, before its completion is stored;
  * "DiskTransfer:mid" once a disk copy is under way (past a quarter of the
- * disk).  $FERRY_TEST_CRASH_VM=NAME limits it to one VM.
+ * disk); warm: "Precopy:snapshot" right after a precopy's snapshot id is
+ * stored, "Precopy:mid" once a delta copy is past a quarter of its work.
+ * $FERRY_TEST_CRASH_VM=NAME limits it to one VM.
  */
 int ferry_internal_pipeline_run (struct ferry_vm_run *run);
 
@@ -80,5 +82,112 @@ void ferry_internal_pipeline_drop_unwanted (const struct ferry_vm_run *run,
  */
 int ferry_internal_step_prehook (struct ferry_vm_run *run, json_t *step);
 int ferry_internal_step_posthook (struct ferry_vm_run *run, json_t *step);
+
+/* ImageConversion (pipeline-convert.c, conversion.h): convert the guest on
+ * the copied volumes with virt-v2v-in-place when the plan converts;
+ * progress 1/1 otherwise (raw copy).
+ */
+int ferry_internal_step_convert (struct ferry_vm_run *run, json_t *step);
+
+/* ---- Shared by the step files (pipeline.c) ---------------------------- */
+
+/* obj[key] = t (seconds since the epoch), RFC 3339 UTC with microseconds. */
+void ferry_internal_set_time_us (json_t *obj, const char *key, double t);
+
+/* A run event for this VM (no-op without run->fn). */
+void ferry_internal_pipeline_emit (struct ferry_vm_run *run, const char *step,
+                                   const char *phase, uint64_t done,
+                                   uint64_t total, double rate,
+                                   const char *message);
+/* The FERRY_TEST_CRASH_AT test hook (above) at point. */
+void ferry_internal_pipeline_crash_point (struct ferry_vm_run *run,
+                                          const char *point);
+
+/* ---- Parallel disk copies (pipeline-disks.c) ------------------------- */
+
+/* One disk to copy into its volume. */
+struct ferry_disk_copy {
+  const json_t *volume;                 /* the volume object (borrowed) */
+  const char *disk_id;                  /* source disk (borrowed) */
+  const char *snapshot;                 /* source snapshot, or NULL: now */
+  const struct ferry_range *ranges;     /* work list (borrowed), or NULL:
+                                           the whole disk */
+  size_t nr_ranges;
+  bool reopen;                          /* volume_open (keep the content),
+                                           else volume_create */
+  json_t *task;                         /* status task whose progress to
+                                           show (borrowed), or NULL */
+  uint64_t total;                       /* bytes of work, for progress */
+  /* Results. */
+  double started, ended;                /* seconds since the epoch: the copy
+                                           itself, source and sink open */
+  uint64_t done;                        /* bytes so far (copier's lock) */
+  int r;                                /* 0 or -1 */
+  char *error;                          /* why, when r == -1 (owned) */
+  struct ferry_transfer_result res;
+};
+
+/* Copy copies[0..n) at once, one thread per disk (the scheduler admitted
+ * the VM at its unfinished disks' cost).  Progress is shown in step
+ * (MB, base + the copies' bytes out of total bytes) and in each task.
+ * on_done runs in the calling thread as each copy succeeds (to record it
+ * and save).  run->abort stops every copy within a second; so does the
+ * first failure.  0 when every copy succeeded, else -1 with the first
+ * failure's error (every thread joined, every source and sink closed).
+ */
+int ferry_internal_copy_disks (struct ferry_vm_run *run, json_t *step,
+                               struct ferry_disk_copy *copies, size_t n,
+                               uint64_t base, uint64_t total,
+                               int (*on_done) (struct ferry_vm_run *run,
+                                               struct ferry_disk_copy *c,
+                                               void *opaque),
+                               void *opaque);
+void ferry_internal_disk_copies_clear (struct ferry_disk_copy *copies,
+                                       size_t n);
+
+/* ---- Source and target power (pipeline-power.c) ---------------------- */
+
+/* Before the source's disks are copied for the last time: store the
+ * source's power state as status.vms[].restorePowerState ("On", "Off"),
+ * once, then power the source off and wait (deadline) until the provider
+ * says off.  Every decision is stored before it is acted on.  Nothing
+ * when the provider has no power control (validation refuses a running
+ * VM then).
+ */
+int ferry_internal_source_power_off (struct ferry_vm_run *run);
+/* After the VM failed or was canceled: power the source on again when
+ * ferry powered it off and it was on, unless the target VM was created.
+ * Problems are logged; the VM's outcome stays what it was.
+ */
+void ferry_internal_source_power_restore (struct ferry_vm_run *run);
+/* The target's power state for spec.powerState: "on" when the source was
+ * on (restorePowerState, else the spec's).  Static string.
+ */
+const char *ferry_internal_target_power (const struct ferry_vm_run *run);
+/* After VirtualMachineCreation: destination vm_power_on when the source
+ * was on and the destination has it.
+ */
+int ferry_internal_target_power_on (struct ferry_vm_run *run);
+
+/* ---- Warm migration (pipeline-warm.c) -------------------------------- */
+
+/* RFC 3339 ("2024-04-04T01:23:45.678+09:00", "...Z") to seconds since the
+ * epoch in *t; -1 when s is not one.
+ */
+int ferry_internal_parse_rfc3339 (const char *s, double *t);
+/* Whether the plan is warm (spec.type warm, or spec.warm true). */
+bool ferry_internal_plan_is_warm (const json_t *plan);
+/* DiskTransfer of a warm plan: the precopy loop, until the cutover time
+ * (Migration spec.cutover) comes after at least one precopy.
+ */
+int ferry_internal_step_precopy (struct ferry_vm_run *run, json_t *step);
+/* Cutover: power the source off, final snapshot and delta, remove the
+ * snapshots.
+ */
+int ferry_internal_step_cutover (struct ferry_vm_run *run, json_t *step);
+/* Remove the source snapshots a warm VM still holds (after a failure or
+ * cancel); problems are logged.
+ */
+void ferry_internal_warm_remove_snapshots (struct ferry_vm_run *run);
 
 #endif /* FERRY_CORE_PIPELINE_H */

@@ -13,6 +13,7 @@ struct sched_host {
   struct sched_host *next;
   unsigned inflight;                    /* disks of admitted VMs */
   unsigned running;                     /* admitted VMs */
+  uint64_t reserved;                    /* ticket the host waits for, or 0 */
   char name[];
 };
 
@@ -22,6 +23,7 @@ struct sched_host {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released = PTHREAD_COND_INITIALIZER;
 static struct sched_host *hosts;
+static uint64_t next_ticket = 1;        /* tickets handed out, in order */
 
 static unsigned
 parse_limit (const json_t *v)
@@ -76,18 +78,47 @@ host_get (const char *name)
 
 bool
 ferry_internal_sched_try_admit (const char *host, unsigned cost,
-                                unsigned limit)
+                                unsigned limit, uint64_t *ticket)
 {
   bool ok = false;
   pthread_mutex_lock (&lock);
   struct sched_host *h = host_get (host);
-  if (h && (h->running == 0 || h->inflight + cost <= limit)) {
-    h->inflight += cost;
-    h->running++;
-    ok = true;
+  if (h) {
+    bool fits = h->running == 0 || h->inflight + cost <= limit;
+    bool mine = h->reserved == 0 || (*ticket && h->reserved == *ticket);
+    if (fits && mine) {
+      h->inflight += cost;
+      h->running++;
+      if (h->reserved && h->reserved == *ticket)
+        h->reserved = 0;
+      *ticket = 0;
+      ok = true;
+    }
+    else {
+      if (!*ticket)
+        *ticket = next_ticket++;
+      /* The oldest refused VM holds the reservation. */
+      if (h->reserved == 0 || *ticket < h->reserved)
+        h->reserved = *ticket;
+    }
   }
   pthread_mutex_unlock (&lock);
   return ok;
+}
+
+void
+ferry_internal_sched_withdraw (const char *host, uint64_t *ticket)
+{
+  if (!*ticket)
+    return;
+  pthread_mutex_lock (&lock);
+  struct sched_host *h = host_get (host);
+  if (h && h->reserved == *ticket) {
+    h->reserved = 0;
+    pthread_cond_broadcast (&released);
+  }
+  *ticket = 0;
+  pthread_mutex_unlock (&lock);
 }
 
 void
@@ -130,4 +161,16 @@ ferry_internal_sched_inflight (const char *host)
       n = h->inflight;
   pthread_mutex_unlock (&lock);
   return n;
+}
+
+uint64_t
+ferry_internal_sched_reserved (const char *host)
+{
+  uint64_t t = 0;
+  pthread_mutex_lock (&lock);
+  for (struct sched_host *h = hosts; h; h = h->next)
+    if (strcmp (h->name, host) == 0)
+      t = h->reserved;
+  pthread_mutex_unlock (&lock);
+  return t;
 }

@@ -6,6 +6,16 @@
  * more than the limit is admitted only when nothing else runs on its host.
  * A host is a string the caller makes unique: "<provider uid>/<host id>".
  *
+ * No starvation: a VM that is refused takes a ticket (a process-wide
+ * sequence number, kept by the caller in *ticket).  The host is reserved
+ * for the oldest ticket that asked: while a reservation holds, no other VM
+ * is admitted on the host, so the running VMs drain until the reserved one
+ * fits (or the host is empty, for one that costs more than the limit).
+ * Then the reservation passes to the next VM that is refused.  A VM
+ * therefore waits at most until every VM refused before it was admitted,
+ * however many small VMs arrive behind it.  The cost: up to cost-1 slots
+ * of the host stay idle while it drains for the reserved VM.
+ *
  * Thread safety: every function may be called from any thread; one mutex
  * guards the table.
  */
@@ -13,6 +23,7 @@
 #define FERRY_CORE_SCHEDULER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #define FERRY_MAX_VM_INFLIGHT_DEFAULT 20
@@ -24,16 +35,28 @@
 unsigned ferry_internal_sched_limit (const json_t *provider_spec);
 
 /* Admit a VM of cost disks on host now?  true: the cost is counted until
- * ferry_internal_sched_release.  Never blocks.
+ * ferry_internal_sched_release.  false: *ticket (0 before the VM first
+ * asks; the caller keeps it per VM) is set on the first refusal and may
+ * hold the host's reservation.  Never blocks.
  */
 bool ferry_internal_sched_try_admit (const char *host, unsigned cost,
-                                     unsigned limit);
+                                     unsigned limit, uint64_t *ticket);
 void ferry_internal_sched_release (const char *host, unsigned cost);
 
-/* Wait until some VM is released anywhere, or ms milliseconds pass. */
+/* A refused VM that will not ask again (canceled, stopped, its engine
+ * ends): drop its reservation, if it holds one, and forget the ticket.
+ */
+void ferry_internal_sched_withdraw (const char *host, uint64_t *ticket);
+
+/* Wait until some VM is released or withdrawn anywhere, or ms milliseconds
+ * pass.
+ */
 void ferry_internal_sched_wait (unsigned ms);
 
 /* Disks in flight on host now (tests and status). */
 unsigned ferry_internal_sched_inflight (const char *host);
+
+/* The ticket the host is reserved for, or 0 (tests). */
+uint64_t ferry_internal_sched_reserved (const char *host);
 
 #endif /* FERRY_CORE_SCHEDULER_H */

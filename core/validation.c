@@ -8,7 +8,11 @@
  *   MigrationTypeNotValid    Critical; type not cold/warm/live, or warm: true
  *                            with another type
  *   WarmMigrationNotReady    Critical; warm asked, provider cannot (can_warm)
- *   GuestConversionNotAvailable  Critical unless skipGuestConversion
+ *   VMMissingChangedBlockTracking  Critical; warm, a VM's changeTrackingEnabled is false
+ *   GuestConversionNotAvailable  Critical; the plan converts (source type
+ *                            vsphere, ova or null, no skipGuestConversion)
+ *                            and the destination has no local volume files
+ *                            or virt-v2v-in-place is missing (conversion.h)
  *   NetworkMapRefNotValid, StorageRefNotValid   Critical; map not named or
  *                            not stored
  *   NetworkMapNotReady, StorageMapNotReady      Critical; a map entry's
@@ -48,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conversion.h"
 #include "ferry-template.h"
 #include "instance.h"
 #include "mapping.h"
@@ -344,6 +349,77 @@ check_map (struct validation *v, bool network)
     item (c, "%s/%s map[%zu] %s", ns, name, i, nonempty (sid) ? sid : sname);
   }
   return spec;
+}
+
+/* ---- The destination's side ------------------------------------------ */
+
+/* What the maps point at in the destination ({namespace, storageClasses,
+ * networks}), asked of a destination that can check it (validate_targets):
+ * a missing StorageClass or NetworkAttachmentDefinition blocks the plan
+ * here rather than after every disk was copied.
+ */
+static void
+check_targets (struct validation *v)
+{
+  const struct ferry_destination *d;
+  const json_t *e;
+  size_t i;
+
+  if (!v->destination)
+    return;
+  d = v->destination->destination;
+  if (!d->validate_targets)
+    return;
+
+  json_t *targets = json_pack ("{s:s, s:[], s:[]}", "namespace", v->target_ns,
+                               "storageClasses", "networks");
+  if (!targets)
+    return;
+  json_t *classes = json_object_get (targets, "storageClasses");
+  json_t *networks = json_object_get (targets, "networks");
+  json_array_foreach (json_object_get (v->smap, "map"), i, e) {
+    const char *sc = str (json_object_get (e, "destination"), "storageClass");
+    const json_t *x;
+    size_t j;
+    bool seen = false;
+    if (!nonempty (sc))
+      continue;
+    json_array_foreach (classes, j, x)
+      seen = seen || strcmp (json_string_value (x), sc) == 0;
+    if (!seen)
+      json_array_append_new (classes, json_string (sc));
+  }
+  json_array_foreach (json_object_get (v->nmap, "map"), i, e) {
+    const json_t *dst = json_object_get (e, "destination");
+    if (json_is_object (dst))
+      json_array_append (networks, (json_t *) dst);
+  }
+
+  json_t *found = d->validate_targets (v->destination->handle, targets);
+  json_decref (targets);
+  if (!found) {
+    json_t *c = cond (v, "DestinationProviderNotValid", "Critical", "NotValid",
+                      "check that the destination is reachable and the credentials may read it",
+                      "The destination %s/%s could not be checked: %s",
+                      v->destination->ns, v->destination->name, ferry_get_error ());
+    item (c, "%s/%s", v->destination->ns, v->destination->name);
+    return;
+  }
+  json_array_foreach (found, i, e) {
+    const char *type = str (e, "type"), *category = str (e, "category");
+    if (!nonempty (type))
+      continue;
+    json_t *c = cond (v, type, nonempty (category) ? category : "Critical",
+                      nonempty (str (e, "reason")) ? str (e, "reason") : "NotValid",
+                      str (e, "suggestion"), "%s",
+                      nonempty (str (e, "message")) ? str (e, "message") : type);
+    const json_t *it;
+    size_t j;
+    json_array_foreach (json_object_get (e, "items"), j, it)
+      if (json_is_string (it))
+        item (c, "%s", json_string_value (it));
+  }
+  json_decref (found);
 }
 
 /* ---- Templates -------------------------------------------------------- */
@@ -774,6 +850,19 @@ check_vms (struct validation *v)
       }
     }
 
+    /* vSphere area: warm needs changed block tracking on each VM
+     * (Forklift's VMMissingChangedBlockTracking); providers whose
+     * inventory has no changeTrackingEnabled are not asked.
+     */
+    if (v->warm && json_is_false (json_object_get (inv, "changeTrackingEnabled"))) {
+      c = cond (v, "VMMissingChangedBlockTracking", "Critical", "NotSupported",
+                "enable changed block tracking on the VM and its disks at the source, "
+                "refresh the inventory, or use a cold migration",
+                "Changed Block Tracking (CBT) has not been enabled on some VM. This "
+                "feature is a prerequisite for VM warm migration.");
+      item (c, "%s", vmi);
+    }
+
     if (powered_on (inv) && !can_power) {
       c = cond (v, "VMPowerStateUnsupported", "Critical", "NotSupported",
                 "shut the VM down at the source, refresh the inventory, and validate again",
@@ -849,12 +938,24 @@ check_plan (struct validation *v)
       item (c, "%s/%s", v->src_ns, v->src_name);
     }
   }
+  /* warm: the precopies write into existing volumes (volume_open) */
+  if (v->warm && v->destination && !v->destination->destination->volume_open) {
+    c = cond (v, "WarmMigrationNotReady", "Critical", "NotSupported",
+              "use a cold migration (spec.type: cold), or a destination that can reopen volumes",
+              "Warm migration is not supported by destination %s/%s (type %s): it cannot "
+              "reopen a volume for the precopies' changed blocks (an upload stream).",
+              v->destination->ns, v->destination->name, v->destination->type);
+    item (c, "%s/%s", v->destination->ns, v->destination->name);
+  }
 
-  if (!json_is_true (json_object_get (v->spec, "skipGuestConversion"))) {
+  /* conversion (conversion.h): the tool and local volume files */
+  CLEANUP_FREE char *no_conversion =
+    ferry_internal_conversion_unavailable (v->spec, v->source, v->destination);
+  if (no_conversion) {
     c = cond (v, "GuestConversionNotAvailable", "Critical", "NotSupported",
-              "set spec.skipGuestConversion: true for a raw copy",
-              "Guest conversion (ImageConversion, virt-v2v) is not implemented in "
-              "this ferry yet: set spec.skipGuestConversion: true for a raw copy.");
+              "install virt-v2v (virt-v2v-in-place) and use a destination with local "
+              "volumes, or set spec.skipGuestConversion: true for a raw copy",
+              "%s", no_conversion);
     item (c, "spec.skipGuestConversion");
   }
 
@@ -862,6 +963,7 @@ check_plan (struct validation *v)
     load_inventory (v);
   v->nmap = check_map (v, true);
   v->smap = check_map (v, false);
+  check_targets (v);
   check_vms (v);
 
   bool blocked = false;
@@ -936,7 +1038,22 @@ ferry_internal_plan_validate (struct ferry *f, const char *ns,
     status = json_object ();
   }
   stamp (v.conds, json_object_get (status, "conditions"));
-  json_object_set (status, "conditions", v.conds);
+  /* engine (issue 5): the execution conditions are the engine's
+   * (migration.c) and archive's; validation keeps them.
+   */
+  {
+    json_t *stored = json_deep_copy (v.conds);
+    const json_t *old;
+    size_t k;
+    json_array_foreach (json_object_get (status, "conditions"), k, old) {
+      const char *t = str (old, "type");
+      if (t && (strcmp (t, "Executing") == 0 || strcmp (t, "Succeeded") == 0
+                || strcmp (t, "Failed") == 0 || strcmp (t, "Canceled") == 0
+                || strcmp (t, "Archived") == 0))
+        json_array_append (stored, (json_t *) old);
+    }
+    json_object_set_new (status, "conditions", stored);
+  }
   json_object_set_new (status, "observedGeneration", json_integer (row.generation));
   ferry_clear_error ();
   r = ferry_internal_store_set_status (f->store, "Plan", ns, name, status);

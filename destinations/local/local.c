@@ -315,6 +315,8 @@ static struct ferry_destination local_destination = {
   .vm_exists = local_vm_exists,
   .vm_power_on = NULL,                  /* nothing runs here: files only */
   .cleanup = local_cleanup,
+  .volume_open = local_volume_open,     /* warm migration */
+  .volume_path = local_volume_path,     /* guest conversion */
 };
 
 FERRY_REGISTER_DESTINATION (local_destination)

@@ -1,6 +1,6 @@
 /* ferry local destination: what its files share (module-private).
  *
- * The translation functions (kubevirt-vm.c, libvirt-xml.c) are pure: they
+ * The translation functions (../common/kubevirt-vm.c, libvirt-xml.c) are pure: they
  * read the neutral VM spec (include/ferry/vmspec.h) and the volume objects
  * and touch no file, so the golden-file tests compile them straight in.
  * Every function reports its own error through ferry_error() and returns
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <jansson.h>
+
+#include "../common/common.h"
 
 /* The module may use only libferry's public API, so it keeps its own
  * cleanup helpers instead of core/cleanup.h.
@@ -41,13 +43,6 @@ local_cleanup_close (int *fd)
 
 /* ---- names.c ---------------------------------------------------------- */
 
-/* 0 if name is a DNS-1123 label (lowercase letters, digits, '-', starts
- * and ends with a letter or digit, 1..63 characters); otherwise -1 with
- * "local: WHAT "NAME": REASON".  This is what keeps every path the module
- * builds inside its directory: a label never holds '/' or "..".
- */
-int local_check_name (const char *what, const char *name);
-
 /* "raw" or "qcow2" from volume.format (absent: "raw"); NULL with an error
  * for anything else.  Static strings.
  */
@@ -56,41 +51,68 @@ const char *local_volume_format (const json_t *volume);
 /* File name extension for a format: "img" for raw, "qcow2" for qcow2. */
 const char *local_format_extension (const char *format);
 
-/* The volume object that backs spec.disks[index]: the volume named by
- * disk.volume, else volumes[index].  Borrowed; NULL with an error.
+/* ---- destinations/common: spec readers and the VirtualMachine ---------- */
+/* The readers are shared with the kubevirt module; these wrappers give
+ * them the "local: " error prefix.  See ../common/common.h for contracts.
+ * local_check_name is what keeps every path the module builds inside its
+ * directory: a DNS-1123 label never holds '/' or "..".
  */
-const json_t *local_disk_volume (const json_t *spec, const json_t *volumes,
-                                 size_t index);
+static inline int
+local_check_name (const char *what, const char *name)
+{
+  return vmspec_check_name ("local", what, name);
+}
 
-/* The namespace the VM goes to: spec.namespace, else the first volume's
- * namespace, else "default".  Borrowed.
- */
-const char *local_vm_namespace (const json_t *spec, const json_t *volumes);
+static inline const json_t *
+local_disk_volume (const json_t *spec, const json_t *volumes, size_t index)
+{
+  return vmspec_disk_volume ("local", spec, volumes, index);
+}
 
-/* The VM name (spec.name), checked as a DNS-1123 label.  Borrowed. */
-const char *local_vm_name (const json_t *spec);
+static inline const char *
+local_vm_namespace (const json_t *spec, const json_t *volumes)
+{
+  return vmspec_namespace (spec, volumes);
+}
 
-/* spec.compatibilityMode: raw copy without guest conversion, so the guest
- * keeps its old drivers: SATA disks and e1000e NICs.
- */
-int local_compatibility_mode (const json_t *spec);
+static inline const char *
+local_vm_name (const json_t *spec)
+{
+  return vmspec_name ("local", spec);
+}
 
-/* 0 if s looks like a MAC address "xx:xx:xx:xx:xx:xx" (hex digits). */
-int local_check_mac (const char *vm, const char *mac);
+static inline int
+local_compatibility_mode (const json_t *spec)
+{
+  return vmspec_compatibility_mode (spec);
+}
 
-/* spec.cpu.{sockets,cores,threads}, each >= 1 (default 1).  -1 with an
- * error for zero, negative or non-integer values.
- */
-int local_cpu_topology (const json_t *spec, json_int_t *sockets,
-                        json_int_t *cores, json_int_t *threads);
+static inline int
+local_check_mac (const char *vm, const char *mac)
+{
+  return vmspec_check_mac ("local", vm, mac);
+}
 
-/* spec.memoryMB (> 0), in MiB. */
-int local_memory_mib (const json_t *spec, json_int_t *mib);
+static inline int
+local_cpu_topology (const json_t *spec, json_int_t *sockets,
+                    json_int_t *cores, json_int_t *threads)
+{
+  return vmspec_cpu_topology ("local", spec, sockets, cores, threads);
+}
 
-/* ---- kubevirt-vm.c ---------------------------------------------------- */
+static inline int
+local_memory_mib (const json_t *spec, json_int_t *mib)
+{
+  return vmspec_memory_mib ("local", spec, mib);
+}
 
 /* The kubevirt.io/v1 VirtualMachine for spec.  Caller owns the result. */
-json_t *local_kubevirt_vm (const json_t *spec, const json_t *volumes);
+static inline json_t *
+local_kubevirt_vm (const json_t *spec, const json_t *volumes)
+{
+  const struct kubevirt_vm_options opts = { .who = "local" };
+  return kubevirt_vm_build (&opts, spec, volumes);
+}
 
 /* ---- libvirt-xml.c ---------------------------------------------------- */
 
@@ -143,5 +165,12 @@ int local_ledger_cleanup (struct local_handle *h, const char *plan,
 
 struct ferry_volume_sink *local_volume_create (void *handle,
                                                const json_t *volume);
+/* Warm migration (issue 5): the existing volume, for random-access writes. */
+struct ferry_volume_sink *local_volume_open (void *handle,
+                                             const json_t *volume);
+/* Guest conversion (issue 5): the absolute path of the volume's file
+ * (caller frees), only for a file the ledger lists for its plan and VM.
+ */
+char *local_volume_path (void *handle, const json_t *volume);
 
 #endif /* FERRY_LOCAL_H */

@@ -204,84 +204,179 @@ create_empty (int dir_fd, const char *file, const char *path)
   return 0;
 }
 
+/* What a volume object names: checked names, format, capacity, owner,
+ * and the file's paths.  The strings are borrowed from volume except
+ * file, vm_dir and path, which vol_clear frees.
+ */
+struct local_vol {
+  const char *name, *ns, *vm, *format, *plan, *vm_id;
+  uint64_t capacity;                    /* bytes */
+  char *file, *vm_dir, *path;
+};
+
+static void
+vol_clear (struct local_vol *v)
+{
+  free (v->file);
+  free (v->vm_dir);
+  free (v->path);
+}
+
+static int
+vol_parse (struct local_handle *h, const char *op, const json_t *volume,
+           struct local_vol *v)
+{
+  const json_t *cap;
+
+  *v = (struct local_vol) { 0 };
+  if (!json_is_object (volume)) {
+    ferry_error ("local: %s: the volume is not an object", op);
+    return -1;
+  }
+  v->name = json_string_value (json_object_get (volume, "name"));
+  v->ns = json_string_value (json_object_get (volume, "namespace"));
+  v->vm = json_string_value (json_object_get (volume, "vm"));
+  if (v->ns == NULL || v->ns[0] == '\0')
+    v->ns = "default";
+  if (local_check_name ("volume name", v->name) == -1 ||
+      local_check_name ("namespace", v->ns) == -1 ||
+      local_check_name ("VM name", v->vm) == -1)
+    return -1;
+  v->format = local_volume_format (volume);
+  if (v->format == NULL)
+    return -1;
+  cap = json_object_get (volume, "capacity");
+  if (!json_is_integer (cap) || json_integer_value (cap) <= 0) {
+    ferry_error ("local: volume %s/%s: capacity missing or not a positive integer (bytes)",
+                 v->ns, v->name);
+    return -1;
+  }
+  v->capacity = (uint64_t) json_integer_value (cap);
+  local_owner (volume, &v->plan, &v->vm_id);
+  if (asprintf (&v->file, "%s.%s", v->name, local_format_extension (v->format)) == -1 ||
+      asprintf (&v->vm_dir, "%s/%s/%s", h->dir, v->ns, v->vm) == -1 ||
+      asprintf (&v->path, "%s/%s", v->vm_dir, v->file) == -1) {
+    ferry_error ("local: out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 struct ferry_volume_sink *
 local_volume_create (void *handle, const json_t *volume)
 {
   struct local_handle *h = handle;
-  LOCAL_CLEANUP_FREE char *file = NULL;
-  LOCAL_CLEANUP_FREE char *vm_dir = NULL;
-  LOCAL_CLEANUP_FREE char *path = NULL;
+  struct local_vol v __attribute__((cleanup (vol_clear)));
   LOCAL_CLEANUP_CLOSE int dir_fd = -1;
-  const char *name, *ns, *vm, *format, *plan, *vm_id;
-  const json_t *cap;
-  uint64_t capacity;
   struct ferry_volume_sink *sink;
 
-  if (!json_is_object (volume)) {
-    ferry_error ("local: volume_create: the volume is not an object");
+  if (vol_parse (h, "volume_create", volume, &v) == -1)
     return NULL;
-  }
-  name = json_string_value (json_object_get (volume, "name"));
-  ns = json_string_value (json_object_get (volume, "namespace"));
-  vm = json_string_value (json_object_get (volume, "vm"));
-  if (ns == NULL || ns[0] == '\0')
-    ns = "default";
-  if (local_check_name ("volume name", name) == -1 ||
-      local_check_name ("namespace", ns) == -1 ||
-      local_check_name ("VM name", vm) == -1)
-    return NULL;
-  format = local_volume_format (volume);
-  if (format == NULL)
-    return NULL;
-  cap = json_object_get (volume, "capacity");
-  if (!json_is_integer (cap) || json_integer_value (cap) <= 0) {
-    ferry_error ("local: volume %s/%s: capacity missing or not a positive integer (bytes)",
-                 ns, name);
-    return NULL;
-  }
-  capacity = (uint64_t) json_integer_value (cap);
-  local_owner (volume, &plan, &vm_id);
-
-  if (asprintf (&file, "%s.%s", name, local_format_extension (format)) == -1 ||
-      asprintf (&vm_dir, "%s/%s/%s", h->dir, ns, vm) == -1 ||
-      asprintf (&path, "%s/%s", vm_dir, file) == -1) {
-    ferry_error ("local: out of memory");
-    return NULL;
-  }
-  dir_fd = local_open_vm_dir (h, ns, vm, 1);
+  dir_fd = local_open_vm_dir (h, v.ns, v.vm, 1);
   if (dir_fd == -1)
     return NULL;
-  if (local_ledger_claim (dir_fd, vm_dir, file, plan, vm_id) == -1)
+  if (local_ledger_claim (dir_fd, v.vm_dir, v.file, v.plan, v.vm_id) == -1)
     return NULL;
   /* Emptied first: a re-run must not find old data where holes belong. */
-  if (create_empty (dir_fd, file, path) == -1)
+  if (create_empty (dir_fd, v.file, v.path) == -1)
     return NULL;
 
-  if (strcmp (format, "raw") == 0) {
-    sink = ferry_file_sink_open (path, capacity, FERRY_FILE_SINK_TRUNCATE);
+  if (strcmp (v.format, "raw") == 0) {
+    sink = ferry_file_sink_open (v.path, v.capacity, FERRY_FILE_SINK_TRUNCATE);
     if (sink == NULL)
-      ferry_error_prefix ("local: volume %s/%s", ns, name);
+      ferry_error_prefix ("local: volume %s/%s", v.ns, v.name);
   }
   else {
     char size[32];
     const char *create[] = {
-      "qemu-img", "create", "-q", "-f", "qcow2", path, size, NULL,
+      "qemu-img", "create", "-q", "-f", "qcow2", v.path, size, NULL,
     };
-    const char *serve[] = { "qemu-nbd", "-f", "qcow2", path, NULL };
+    const char *serve[] = { "qemu-nbd", "-f", "qcow2", v.path, NULL };
 
-    snprintf (size, sizeof size, "%" PRIu64, capacity);
+    snprintf (size, sizeof size, "%" PRIu64, v.capacity);
     if (run_command (create) == -1)
       return NULL;
-    if (fchmodat (dir_fd, file, 0600, 0) == -1) {
-      ferry_error_errno (errno, "local: chmod %s", path);
+    if (fchmodat (dir_fd, v.file, 0600, 0) == -1) {
+      ferry_error_errno (errno, "local: chmod %s", v.path);
       return NULL;
     }
     sink = ferry_nbd_sink_spawn (serve);
     if (sink == NULL)
-      ferry_error_prefix ("local: volume %s/%s", ns, name);
+      ferry_error_prefix ("local: volume %s/%s", v.ns, v.name);
   }
   if (sink != NULL)
     ferry_debug ("local: volume %s created (%s, %" PRIu64 " bytes)",
-                 path, format, capacity);
+                 v.path, v.format, v.capacity);
   return sink;
+}
+
+/* The volume file that volume_create made, opened again for random-access
+ * writes with its content kept (warm migration's precopies, a resumed
+ * run).  Only a file the ledger lists for the same plan and VM.
+ */
+struct ferry_volume_sink *
+local_volume_open (void *handle, const json_t *volume)
+{
+  struct local_handle *h = handle;
+  struct local_vol v __attribute__((cleanup (vol_clear)));
+  LOCAL_CLEANUP_CLOSE int dir_fd = -1;
+  struct ferry_volume_sink *sink;
+  struct stat st;
+
+  if (vol_parse (h, "volume_open", volume, &v) == -1)
+    return NULL;
+  dir_fd = local_open_vm_dir (h, v.ns, v.vm, 0);
+  if (dir_fd == -1) {
+    ferry_error_prefix ("local: volume %s/%s has not been created", v.ns, v.name);
+    return NULL;
+  }
+  if (fstatat (dir_fd, v.file, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+    ferry_error_errno (errno, "local: volume %s/%s: %s", v.ns, v.name, v.path);
+    return NULL;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    ferry_error ("local: volume %s/%s: %s is not a regular file", v.ns, v.name, v.path);
+    return NULL;
+  }
+  /* Refuses a file that was not created for this plan and VM. */
+  if (local_ledger_claim (dir_fd, v.vm_dir, v.file, v.plan, v.vm_id) == -1)
+    return NULL;
+  if (strcmp (v.format, "raw") == 0)
+    sink = ferry_file_sink_open (v.path, v.capacity, 0);
+  else {
+    const char *serve[] = { "qemu-nbd", "-f", "qcow2", v.path, NULL };
+    sink = ferry_nbd_sink_spawn (serve);
+  }
+  if (sink == NULL)
+    ferry_error_prefix ("local: volume %s/%s", v.ns, v.name);
+  else
+    ferry_debug ("local: volume %s opened (%s)", v.path, v.format);
+  return sink;
+}
+
+/* guest conversion: the volume's file, which must exist and be listed in
+ * the ledger for the same plan and VM (ImageConversion works on it).
+ */
+char *
+local_volume_path (void *handle, const json_t *volume)
+{
+  struct local_handle *h = handle;
+  struct local_vol v __attribute__((cleanup (vol_clear)));
+  LOCAL_CLEANUP_CLOSE int dir_fd = -1;
+  struct stat st;
+
+  if (vol_parse (h, "volume_path", volume, &v) == -1)
+    return NULL;
+  dir_fd = local_open_vm_dir (h, v.ns, v.vm, 0);
+  if (dir_fd == -1 || fstatat (dir_fd, v.file, &st, AT_SYMLINK_NOFOLLOW) == -1
+      || !S_ISREG (st.st_mode)) {
+    ferry_error ("local: volume %s/%s: %s is not a regular file; copy the disk first",
+                 v.ns, v.name, v.path);
+    return NULL;
+  }
+  if (local_ledger_claim (dir_fd, v.vm_dir, v.file, v.plan, v.vm_id) == -1)
+    return NULL;
+  char *path = v.path;
+  v.path = NULL;
+  return path;
 }

@@ -555,6 +555,93 @@ nulld_volume_create (void *handle, const json_t *volume)
   return NULL;
 }
 
+/* Warm migration: the volume volume_create made, for more random-access
+ * writes.  Its counters go on from its file (a run after a crash) or
+ * start at zero without one; the content sum then counts every write
+ * again, so it matches the source's only when no byte was written twice.
+ * A stream volume (a CDI upload) cannot be reopened.
+ */
+static struct ferry_volume_sink *
+nulld_volume_open (void *handle, const json_t *volume)
+{
+  struct nulld_handle *h = handle;
+  const char *name = json_string_value (json_object_get (volume, "name"));
+  const char *ns = json_string_value (json_object_get (volume, "namespace"));
+  const json_t *cap = json_object_get (volume, "capacity");
+  CLEANUP_FREE_NULLD char *path = NULL;
+  struct ferry_volume_sink *sink;
+  struct nulld_volume *v;
+  json_t *doc = NULL;
+  bool err;
+
+  if (!ns)
+    ns = "default";
+  if (!nulld_safe_name (name) || !nulld_safe_name (ns)) {
+    ferry_error ("null: open volume: bad name %s/%s",
+                 ns, name ? name : "(none)");
+    return NULL;
+  }
+  if (h->stream) {
+    ferry_error ("null: open volume %s/%s: a stream volume (settings.stream) "
+                 "cannot be reopened for random-access writes", ns, name);
+    return NULL;
+  }
+  if (!json_is_integer (cap) || json_integer_value (cap) < 0) {
+    ferry_error ("null: open volume %s/%s: capacity must be a byte count",
+                 ns, name);
+    return NULL;
+  }
+  path = nulld_path (h, "volumes", ns, name, false, &err);
+  if (err)
+    return NULL;
+  if (path && access (path, F_OK) == 0) {
+    json_error_t jerr;
+    doc = json_load_file (path, 0, &jerr);
+    if (!doc) {
+      ferry_error ("null: open volume %s/%s: %s: %s", ns, name, path, jerr.text);
+      return NULL;
+    }
+  }
+  else if (!nulld_known (h, false, ns, name)) {
+    ferry_error ("null: open volume %s/%s: it has not been created", ns, name);
+    return NULL;
+  }
+
+  sink = calloc (1, sizeof *sink);
+  v = calloc (1, sizeof *v);
+  if (!sink || !v || !(v->ns = strdup (ns)) || !(v->name = strdup (name))) {
+    ferry_error_errno (ENOMEM, "null: open volume %s/%s", ns, name);
+    json_decref (doc);
+    if (v)
+      free (v->ns);
+    free (v);
+    free (sink);
+    return NULL;
+  }
+  pthread_mutex_init (&v->lock, NULL);
+  v->h = h;
+  v->capacity = json_integer_value (cap);
+  if (doc) {
+    const char *sum = json_string_value (json_object_get (doc, "contentSum"));
+    v->bytes_written = json_integer_value (json_object_get (doc, "bytesWritten"));
+    v->bytes_zeroed = json_integer_value (json_object_get (doc, "bytesZeroed"));
+    v->flushes = json_integer_value (json_object_get (doc, "flushes"));
+    v->end = json_integer_value (json_object_get (doc, "end"));
+    v->sum = sum ? strtoull (sum, NULL, 16) : 0;
+    json_decref (doc);
+  }
+  if (!nulld_known (h, false, ns, name)
+      && nulld_record (h, false, ns, name,
+                       json_object_get (volume, "labels")) == -1) {
+    nulld_volume_free (v);
+    free (sink);
+    return NULL;
+  }
+  sink->ops = &nulld_volume_ops;
+  sink->priv = v;
+  return sink;
+}
+
 /* ---- VMs ------------------------------------------------------------- */
 
 static const char *
@@ -641,6 +728,42 @@ nulld_vm_create (void *handle, const json_t *spec, const json_t *volumes)
                        json_object_get (spec, "labels"));
 }
 
+/* Records the power-on in the VM's file: "running": true. */
+static int
+nulld_vm_power_on (void *handle, const char *ns, const char *name)
+{
+  struct nulld_handle *h = handle;
+  CLEANUP_FREE_NULLD char *path = NULL;
+  json_error_t jerr;
+  json_t *doc;
+  bool err;
+  int r;
+
+  if (!ns)
+    ns = "default";
+  r = nulld_vm_exists (h, ns, name);
+  if (r == -1)
+    return -1;
+  if (r == 0) {
+    ferry_error ("null: power on VM %s/%s: it does not exist", ns, name);
+    return -1;
+  }
+  path = nulld_path (h, "vms", ns, name, false, &err);
+  if (err)
+    return -1;
+  if (!path)
+    return 0;                           /* in memory: nothing to record */
+  doc = json_load_file (path, 0, &jerr);
+  if (!doc) {
+    ferry_error ("null: power on VM %s/%s: %s: %s", ns, name, path, jerr.text);
+    return -1;
+  }
+  json_object_set_new (doc, "running", json_true ());
+  r = nulld_write_json (path, doc);
+  json_decref (doc);
+  return r;
+}
+
 static int
 nulld_cleanup (void *handle, const char *plan, const char *vm_id)
 {
@@ -687,7 +810,9 @@ static struct ferry_destination nulld_destination = {
   .volume_create = nulld_volume_create,
   .vm_create = nulld_vm_create,
   .vm_exists = nulld_vm_exists,
+  .vm_power_on = nulld_vm_power_on,
   .cleanup = nulld_cleanup,
+  .volume_open = nulld_volume_open,     /* warm migration */
 };
 
 FERRY_REGISTER_DESTINATION (nulld_destination)

@@ -47,6 +47,36 @@ struct ferry_destination {
   int (*vm_power_on) (void *handle, const char *ns, const char *name);
   /* Remove exactly what ferry created for this VM of this plan. */
   int (*cleanup) (void *handle, const char *plan, const char *vm_id);
+
+  /* Optional (kubevirt): what stands in the way of a plan at this
+   * destination, asked by plan validation.  targets: {namespace,
+   * storageClasses: [name], networks: [{type, name, namespace}]}.
+   * Returns the conditions (caller's): an array of {type, category,
+   * reason, message, items[]} as plan validation words them (empty:
+   * nothing in the way), or NULL with an error when the destination
+   * cannot be asked.
+   */
+  json_t *(*validate_targets) (void *handle, const json_t *targets);
+
+  /* --- warm migration (issue 5) */
+  /* Optional: open the existing volume (the object given to volume_create
+   * earlier, same name) for random-access writes, keeping its content:
+   * the sink accepts out-of-order writes.  Warm migration writes each
+   * precopy's changed extents through it, and a run after a crash
+   * re-opens rather than re-creates.  NULL: the destination cannot (a CDI
+   * upload stream), so its plans cannot be warm.
+   */
+  struct ferry_volume_sink *(*volume_open) (void *handle,
+                                            const json_t *volume);
+
+  /* --- guest conversion (issue 5, ImageConversion) */
+  /* Optional: the absolute path of the local file that holds a volume
+   * made by volume_create (the same object), for tools that work on
+   * files in place (virt-v2v-in-place).  Caller frees; NULL with an
+   * error.  NULL callback: the volumes are not local files (KubeVirt
+   * PVCs), so guests cannot be converted at this destination.
+   */
+  char *(*volume_path) (void *handle, const json_t *volume);
 };
 
 #define FERRY_REGISTER_DESTINATION(d) \

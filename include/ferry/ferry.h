@@ -121,6 +121,22 @@ FERRY_API int ferry_set_status (struct ferry *f, const char *kind,
 FERRY_API int ferry_inventory_refresh (struct ferry *f, const char *ns,
                                        const char *provider);
 
+/* Keep the inventory of Provider ns/name current (vSphere area): a full
+ * sync, then the module's incremental updates (its watch callback) every
+ * interval_ms, one store transaction per update set, until
+ * ferry_migration_stop() or max_updates polls (0: no limit).  fn (or NULL)
+ * is told each poll that changed something: poll 0 is the full sync.
+ * Returns 0, or -1 (also when the module has no watch).
+ */
+typedef void (*ferry_inventory_update_fn) (void *opaque, unsigned poll,
+                                           int entities);
+FERRY_API int ferry_inventory_watch (struct ferry *f, const char *ns,
+                                     const char *provider,
+                                     unsigned interval_ms,
+                                     unsigned max_updates,
+                                     ferry_inventory_update_fn fn,
+                                     void *opaque);
+
 /* Array of the provider's entities of kind (FERRY_INV_VM, ...; also the
  * plurals "vms", "disks", "networks", "storages", "hosts").
  */
@@ -168,6 +184,10 @@ struct ferry_run_event {
   uint64_t done, total;                 /* bytes (DiskTransfer) or steps */
   double rate;                          /* bytes per second, or 0 */
   const char *message;                  /* a line for humans, or NULL */
+  /* engine (issue 5): filled by ferry_migration_run for every event */
+  const char *plan;                     /* the Plan's name */
+  const char *migration;                /* the Migration's name */
+  const char *ns;                       /* their namespace */
 };
 typedef void (*ferry_run_fn) (void *opaque, const struct ferry_run_event *ev);
 
@@ -225,6 +245,24 @@ FERRY_API int ferry_migration_stopping (void);
 FERRY_API char *ferry_migration_cancel (struct ferry *f, const char *ns,
                                         const char *plan,
                                         const char *const *vms);
+
+/* --- warm migration (issue 5) */
+/* Set the running (or pending) Migration of warm Plan ns/plan to cut over
+ * at time (RFC 3339 with a UTC offset, e.g. "2024-04-04T01:23:45Z"; NULL:
+ * now): its spec.cutover, which the engine reads at least once a second.
+ * A time in the past means at once (after each VM's first precopy).
+ * Returns the Migration's name (caller frees) or NULL (no such plan, not
+ * warm, no running Migration, a bad time).
+ */
+FERRY_API char *ferry_migration_cutover (struct ferry *f, const char *ns,
+                                         const char *plan, const char *time);
+/* The interval between warm precopies for the migrations this process
+ * runs: "500ms", "90s", "60m", "2h", or a number of minutes.  Without
+ * it, $FERRY_PRECOPY_INTERVAL, else 60 minutes.  -1 with an error for a
+ * bad duration.
+ */
+FERRY_API int ferry_set_precopy_interval (const char *duration);
+/* --- end warm migration */
 
 /* The name of Plan ns/plan's running Migration (phase Running)
  * (caller frees), or NULL with no error when there is none; NULL with
@@ -289,6 +327,14 @@ FERRY_API json_t *ferry_plan_names (struct ferry *f, const char *ns,
 
 /* YAML text of a JSON value (block style, keys in their order). */
 FERRY_API char *ferry_to_yaml (const json_t *v);
+
+/* The one YAML (or JSON) document of buf as a JSON value, resolved as
+ * Kubernetes does (sigs.k8s.io/yaml); name is used in messages.  Caller
+ * owns the result; NULL with an error on a syntax error or when buf does
+ * not hold exactly one document.  (kubevirt: reads kubeconfig files.)
+ */
+FERRY_API json_t *ferry_yaml_parse (const char *name, const char *buf,
+                                    size_t len);
 
 /* ---- Modules ---------------------------------------------------------- */
 

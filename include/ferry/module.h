@@ -60,6 +60,12 @@ struct ferry_open_args {
   const json_t *secret;                 /* decrypted Secret data: object of
                                            strings, or NULL.  Never log it. */
   const char *state_dir;                /* private scratch: <state>/providers/<uid> */
+  /* vSphere area: the provider's Host objects (Forklift's Host: an ESXi
+   * host's address on the migration network and its own Secret), as
+   * [{"id", "ipAddress", "secret": {decrypted data}}], or NULL.  Never log
+   * the secrets.
+   */
+  const json_t *hosts;
 };
 
 /* open() returns one of these. */

@@ -9,6 +9,11 @@
  *   namespace       string   target namespace (default "default"); set by
  *                            the core from the plan, not by providers
  *   sourceId        string   the VM's id at the source
+ *   sourceName      string   the VM's name at the source; set by the core
+ *   sourceName      string   the VM's name at the source, when it differs
+ *                            from name (renamed); set by the core (kubevirt:
+ *                            Forklift's original-name/display-name annotations)
+ *   serial          string   optional, the BIOS serial (vSphere: the VM's UUID)
  *   cpu             object   {sockets, cores, threads}  (integers, default 1)
  *   memoryMB        integer  MiB
  *   firmware        string   "bios" | "efi"

@@ -14,6 +14,11 @@
  *             failDiskOpen, failPowerOff, failSnapshot, failReadAt=OFFSET
  *   slow disks: readDelayMs=N sleeps N milliseconds in every disk read, so
  *             tests can interrupt or overlap copies (the engine's tests)
+ *   scheduling simulation (bench/sched-bench.sh): hosts=N spreads the VMs
+ *             over host-1..host-N; disksPerVmMax=M draws each VM's disk
+ *             count from [disksPerVm, M]; diskTimeMsMin/diskTimeMsMax draw
+ *             each disk's copy time (slept in the read at offset 0); all
+ *             draws are a pure function of seed
  *
  * Disk layout (size bytes, 512-byte sectors):
  *   [0, hole_start)         data: each sector starts with a text line
@@ -27,6 +32,14 @@
  * rewrites one block (at most 64 KiB, below hole_start) of every disk;
  * a sector's header names the last generation that rewrote it.  Snapshot
  * ids are "snapshot-G", change ids "G".
+ *
+ * The source's state (power, generation, live snapshots) is the VM's, not
+ * the handle's: with a state directory it lives in
+ * <state_dir>/vm-N.json = {powerState, generation, snapshots[]} (written
+ * whole through a rename, read-modify-write under flock of
+ * <state_dir>/vms.lock), so every handle and process, and a run after a
+ * crash, sees the same source, as with a real hypervisor.  Without one it
+ * stays in the handle's memory.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1                   /* asprintf */
@@ -40,6 +53,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ferry/provider.h>
 #include <ferry/log.h>
@@ -51,6 +68,16 @@
 #define NULL_MAX_DISK_SIZE (UINT64_C (1) << 50) /* bytes; 1 PiB */
 #define NULL_NO_FAIL UINT64_MAX
 
+/* Frees a char * when it goes out of scope (modules do not see core's
+ * cleanup.h, which is internal).
+ */
+static void
+null_cleanup_free (void *ptr)
+{
+  free (*(void **) ptr);
+}
+#define CLEANUP_FREE_NULL __attribute__((cleanup (null_cleanup_free)))
+
 struct null_vm {
   int power;                            /* enum ferry_power_state */
   uint32_t gen;                         /* generation: snapshots taken */
@@ -60,6 +87,7 @@ struct null_vm {
 
 struct null_handle {
   char *name;                           /* Provider metadata.name */
+  char *state_dir;                      /* VM state files, or NULL: memory */
   unsigned nr_vms;
   unsigned disks_per_vm;
   uint64_t disk_size;                   /* bytes */
@@ -67,11 +95,55 @@ struct null_handle {
   bool fail_power_off, fail_snapshot;
   uint64_t fail_read_at;                /* byte offset, or NULL_NO_FAIL */
   unsigned read_delay_ms;               /* milliseconds slept per read (tests) */
+  /* scheduling simulation (bench/sched-bench.sh) */
+  unsigned hosts;                       /* VM i runs on host-(i % hosts + 1) */
+  unsigned disks_per_vm_max;            /* > disks_per_vm: drawn per VM */
+  unsigned disk_time_min_ms, disk_time_max_ms; /* a disk's copy time, drawn */
+  uint64_t seed;                        /* of every draw */
 
   pthread_mutex_t lock;                 /* guards vms[].power, .gen,
-                                           .live_snapshots */
+                                           .live_snapshots (with state_dir,
+                                           the files, with vms.lock too) */
   struct null_vm *vms;
 };
+
+/* ---- Scheduling simulation ------------------------------------------ */
+
+/* A pure function of (seed, a, b) (splitmix64's finalizer): the draws are
+ * the same in every process and run.
+ */
+static uint64_t
+null_draw (uint64_t seed, uint64_t a, uint64_t b)
+{
+  uint64_t z = seed + 0x9e3779b97f4a7c15u * (a * 0x10001u + b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+/* VM i's number of disks: disksPerVm, or drawn from [disksPerVm,
+ * disksPerVmMax].
+ */
+static unsigned
+null_vm_disks (const struct null_handle *h, unsigned i)
+{
+  if (h->disks_per_vm_max <= h->disks_per_vm)
+    return h->disks_per_vm;
+  return h->disks_per_vm
+    + (unsigned) (null_draw (h->seed, i, UINT32_MAX)
+                  % (h->disks_per_vm_max - h->disks_per_vm + 1));
+}
+
+/* Milliseconds a copy of disk d of VM i takes (0: as fast as it goes). */
+static unsigned
+null_disk_time_ms (const struct null_handle *h, unsigned i, unsigned d)
+{
+  if (!h->disk_time_max_ms)
+    return 0;
+  return h->disk_time_min_ms
+    + (unsigned) (null_draw (h->seed, i, d)
+                  % (h->disk_time_max_ms - h->disk_time_min_ms + 1));
+}
 
 /* ---- Configuration --------------------------------------------------- */
 
@@ -237,6 +309,37 @@ null_open (const struct ferry_open_args *args, void **handle)
       goto err;
     h->read_delay_ms = (unsigned) v;
   }
+  /* scheduling simulation: hosts, disksPerVmMax, diskTimeMsMin/Max, seed */
+  if ((s = null_setting (args->spec, "hosts", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.hosts", s, 1000, &v) == -1)
+      goto err;
+    h->hosts = (unsigned) v;
+  }
+  if ((s = null_setting (args->spec, "disksPerVmMax", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.disksPerVmMax", s, NULL_MAX_DISKS, &v) == -1)
+      goto err;
+    h->disks_per_vm_max = (unsigned) v;
+  }
+  if ((s = null_setting (args->spec, "diskTimeMsMin", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.diskTimeMsMin", s, 3600000, &v) == -1)
+      goto err;
+    h->disk_time_min_ms = (unsigned) v;
+  }
+  if ((s = null_setting (args->spec, "diskTimeMsMax", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.diskTimeMsMax", s, 3600000, &v) == -1)
+      goto err;
+    h->disk_time_max_ms = (unsigned) v;
+  }
+  if (h->disk_time_max_ms < h->disk_time_min_ms) {
+    ferry_error ("null: open %s: settings.diskTimeMsMax (%u) is below diskTimeMsMin (%u)",
+                 args->name ? args->name : "provider", h->disk_time_max_ms,
+                 h->disk_time_min_ms);
+    goto err;
+  }
+  if ((s = null_setting (args->spec, "seed", buf, sizeof buf))) {
+    if (null_parse_u64 ("settings.seed", s, UINT64_MAX - 1, &h->seed) == -1)
+      goto err;
+  }
   h->fail_test_connection = null_setting_true (args->spec, "failTestConnection");
   h->fail_inventory = null_setting_true (args->spec, "failInventory");
   h->fail_disk_open = null_setting_true (args->spec, "failDiskOpen");
@@ -244,6 +347,11 @@ null_open (const struct ferry_open_args *args, void **handle)
   h->fail_snapshot = null_setting_true (args->spec, "failSnapshot");
 
   h->name = strdup (args->name ? args->name : "null");
+  if (args->state_dir && *args->state_dir
+      && !(h->state_dir = strdup (args->state_dir))) {
+    ferry_error_errno (errno, "null: open");
+    goto err;
+  }
   h->vms = calloc (h->nr_vms ? h->nr_vms : 1, sizeof *h->vms);
   if (!h->name || !h->vms) {
     ferry_error_errno (errno, "null: open");
@@ -270,6 +378,7 @@ null_close (void *handle)
     return;
   pthread_mutex_destroy (&h->lock);
   free (h->vms);
+  free (h->state_dir);
   free (h->name);
   free (h);
 }
@@ -324,11 +433,129 @@ null_disk_index (struct null_handle *h, const char *vm_id, const char *disk_id)
     n = strtoul (disk_id, &end, 10);
     n = (*end || n < 2000) ? ULONG_MAX : n - 2000;
   }
-  if (n < h->disks_per_vm)
+  if (n < null_vm_disks (h, (unsigned) null_vm_index (h, vm_id)))
     return (int) n;
   ferry_error ("null: VM %s: disk %s not found", vm_id,
                disk_id ? disk_id : "(null)");
   return -1;
+}
+
+/* ---- The VMs' state (power, generation, snapshots) ------------------- */
+
+/* Read VM i's state into *vm and keep it locked (h->lock, and with a state
+ * directory an flock on vms.lock) until null_vm_put.  -1 after an error,
+ * unlocked.
+ */
+static int
+null_vm_get (struct null_handle *h, unsigned i, struct null_vm *vm,
+             int *lock_fd)
+{
+  CLEANUP_FREE_NULL char *lock_path = NULL, *path = NULL;
+  json_t *doc, *v;
+  json_error_t jerr;
+  size_t k;
+
+  *lock_fd = -1;
+  pthread_mutex_lock (&h->lock);
+  *vm = h->vms[i];
+  if (!h->state_dir)
+    return 0;
+  if (asprintf (&lock_path, "%s/vms.lock", h->state_dir) == -1
+      || asprintf (&path, "%s/vm-%u.json", h->state_dir, i + 1) == -1) {
+    lock_path = path = NULL;
+    ferry_error ("null: vm-%u state: out of memory", i + 1);
+    goto err;
+  }
+  *lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*lock_fd == -1 || flock (*lock_fd, LOCK_EX) == -1) {
+    ferry_error_errno (errno, "null: lock %s", lock_path);
+    goto err;
+  }
+  if (access (path, F_OK) == -1 && errno == ENOENT)
+    return 0;                           /* never changed: the defaults */
+  doc = json_load_file (path, 0, &jerr);
+  if (!doc) {
+    ferry_error ("null: vm-%u state %s: %s", i + 1, path, jerr.text);
+    goto err;
+  }
+  v = json_object_get (doc, "powerState");
+  vm->power = !json_is_string (v) ? vm->power
+    : strcmp (json_string_value (v), "poweredOn") == 0 ? FERRY_POWER_ON
+    : strcmp (json_string_value (v), "poweredOff") == 0 ? FERRY_POWER_OFF
+    : strcmp (json_string_value (v), "suspended") == 0 ? FERRY_POWER_SUSPENDED
+    : FERRY_POWER_UNKNOWN;
+  vm->gen = (uint32_t) json_integer_value (json_object_get (doc, "generation"));
+  vm->live_snapshots = 0;
+  json_array_foreach (json_object_get (doc, "snapshots"), k, v) {
+    const char *sid = json_string_value (v);
+    unsigned long g = sid && strncmp (sid, "snapshot-", 9) == 0
+      ? strtoul (sid + 9, NULL, 10) : 0;
+    if (g >= 1 && g <= 64)
+      vm->live_snapshots |= UINT64_C (1) << (g - 1);
+  }
+  json_decref (doc);
+  return 0;
+
+ err:
+  if (*lock_fd >= 0)
+    close (*lock_fd);
+  *lock_fd = -1;
+  pthread_mutex_unlock (&h->lock);
+  return -1;
+}
+
+/* The live snapshots of vm as a JSON array of ids. */
+static json_t *
+null_snapshot_list (const struct null_vm *vm)
+{
+  json_t *a = json_array ();
+  for (unsigned g = 1; a && g <= 64; g++)
+    if (vm->live_snapshots & (UINT64_C (1) << (g - 1))) {
+      char sid[32];
+      snprintf (sid, sizeof sid, "snapshot-%u", g);
+      json_array_append_new (a, json_string (sid));
+    }
+  return a;
+}
+
+static const char *null_power_name (int power);
+
+/* Store *vm as VM i's state (vm NULL: unchanged) and unlock. */
+static int
+null_vm_put (struct null_handle *h, unsigned i, const struct null_vm *vm,
+             int lock_fd)
+{
+  CLEANUP_FREE_NULL char *path = NULL, *tmp = NULL;
+  int r = 0;
+
+  if (vm && !h->state_dir)
+    h->vms[i] = *vm;
+  else if (vm) {
+    json_t *doc = json_pack ("{s:s, s:I, s:o}",
+                             "powerState", null_power_name (vm->power),
+                             "generation", (json_int_t) vm->gen,
+                             "snapshots", null_snapshot_list (vm));
+    if (asprintf (&path, "%s/vm-%u.json", h->state_dir, i + 1) == -1
+        || asprintf (&tmp, "%s/.vm-%u.json.tmp", h->state_dir, i + 1) == -1) {
+      path = tmp = NULL;
+      r = -1;
+    }
+    if (!doc || r == -1) {
+      ferry_error ("null: vm-%u state: out of memory", i + 1);
+      r = -1;
+    }
+    else if (json_dump_file (doc, tmp, JSON_COMPACT) == -1
+             || chmod (tmp, 0600) == -1 || rename (tmp, path) == -1) {
+      ferry_error_errno (errno, "null: write %s", path);
+      unlink (tmp);
+      r = -1;
+    }
+    json_decref (doc);
+  }
+  if (lock_fd >= 0)
+    close (lock_fd);                    /* releases the flock */
+  pthread_mutex_unlock (&h->lock);
+  return r;
 }
 
 static const char *
@@ -350,20 +577,27 @@ null_vm_doc (struct null_handle *h, unsigned i)
 {
   json_t *vm, *disks, *nics;
   char id[32], name[32], uuid[40], file[96], mac[24];
-  int power;
+  struct null_vm state;
+  json_t *snapshots;
+  int power, lock_fd;
 
-  pthread_mutex_lock (&h->lock);
-  power = h->vms[i].power;
-  pthread_mutex_unlock (&h->lock);
+  if (null_vm_get (h, i, &state, &lock_fd) == -1)
+    return NULL;
+  null_vm_put (h, i, NULL, lock_fd);
+  power = state.power;
+  snapshots = null_snapshot_list (&state);
 
   snprintf (id, sizeof id, "vm-%u", i + 1);
   snprintf (name, sizeof name, "null-vm-%u", i + 1);
   snprintf (uuid, sizeof uuid, "00000000-0000-4000-8000-%012u", i + 1);
+  char host[24];
+  snprintf (host, sizeof host, "host-%u", h->hosts > 1 ? i % h->hosts + 1 : 1);
 
   disks = json_array ();
   nics = json_array ();
-  for (unsigned d = 0; disks && d < h->disks_per_vm; d++) {
+  for (unsigned d = 0; disks && d < null_vm_disks (h, i); d++) {
     char did[16];
+    unsigned ms = null_disk_time_ms (h, i, d);
     snprintf (did, sizeof did, "disk-%u", d);
     snprintf (file, sizeof file, "[datastore1] %s/%s_%u.vmdk", name, name, d);
     json_array_append_new (disks,
@@ -377,6 +611,8 @@ null_vm_doc (struct null_handle *h, unsigned i)
                  "rdm", 0,
                  "bus", "scsi",
                  "mode", "persistent"));
+    if (ms)                             /* the simulation's, for bench/ */
+      json_object_set_new (json_array_get (disks, d), "copyTimeMs", json_integer (ms));
   }
   snprintf (mac, sizeof mac, "00:50:56:%02x:%02x:%02x",
             (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
@@ -387,7 +623,7 @@ null_vm_doc (struct null_handle *h, unsigned i)
                  "network", "kind", "Network", "id", "network-1"));
 
   vm = json_pack ("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s,"
-                  " s:b, s:s, s:o*, s:o*}",
+                  " s:b, s:s, s:o*, s:o*, s:o*}",
                   "id", id,
                   "name", name,
                   "uuid", uuid,
@@ -397,11 +633,12 @@ null_vm_doc (struct null_handle *h, unsigned i)
                   "memoryMB", 2048,
                   "firmware", (i % 2 == 0) ? "efi" : "bios",
                   "guestId", "rhel9_64Guest",
-                  "host", "host-1",
+                  "host", host,
                   "changeTrackingEnabled", 1,
                   "path", name,
                   "disks", disks,
-                  "nics", nics);
+                  "nics", nics,
+                  "snapshots", snapshots);
   if (!vm)
     ferry_error ("null: VM %s: out of memory", id);
   return vm;
@@ -471,11 +708,23 @@ null_inventory (void *handle, struct ferry_inventory_sink *sink)
                               "free", (json_int_t) ds_capacity)) == -1)
     return -1;
 
+  for (unsigned k = 2; k <= h->hosts; k++) {
+    char id[24], name[32];
+    snprintf (id, sizeof id, "host-%u", k);
+    snprintf (name, sizeof name, "null-host-%u", k);
+    if (null_put (sink, FERRY_INV_HOST, id, name, "cluster-1",
+                  json_pack ("{s:s, s:s, s:s, s:s, s:i, s:i}",
+                             "id", id, "name", name, "cluster", "cluster-1",
+                             "productName", "ferry null provider",
+                             "cpuSockets", 2, "cpuCores", 16)) == -1)
+      return -1;
+  }
   for (unsigned i = 0; i < h->nr_vms; i++) {
-    char id[32], name[32];
+    char id[32], name[32], host[24];
     snprintf (id, sizeof id, "vm-%u", i + 1);
     snprintf (name, sizeof name, "null-vm-%u", i + 1);
-    if (null_put (sink, FERRY_INV_VM, id, name, "host-1",
+    snprintf (host, sizeof host, "host-%u", h->hosts > 1 ? i % h->hosts + 1 : 1);
+    if (null_put (sink, FERRY_INV_VM, id, name, host,
                   null_vm_doc (h, i)) == -1)
       return -1;
   }
@@ -505,13 +754,18 @@ null_vm_spec (void *handle, const char *vm_id)
 
   if (i == -1)
     return NULL;
-  pthread_mutex_lock (&h->lock);
-  power = h->vms[i].power;
-  pthread_mutex_unlock (&h->lock);
+  {
+    struct null_vm state;
+    int lock_fd;
+    if (null_vm_get (h, (unsigned) i, &state, &lock_fd) == -1)
+      return NULL;
+    null_vm_put (h, (unsigned) i, NULL, lock_fd);
+    power = state.power;
+  }
 
   snprintf (name, sizeof name, "null-vm-%d", i + 1);
   disks = json_array ();
-  for (unsigned d = 0; disks && d < h->disks_per_vm; d++) {
+  for (unsigned d = 0; disks && d < null_vm_disks (h, (unsigned) i); d++) {
     char did[16], serial[32];
     json_t *disk;
     snprintf (did, sizeof did, "disk-%u", d);
@@ -557,16 +811,30 @@ null_vm_spec (void *handle, const char *vm_id)
 /* ---- Power ----------------------------------------------------------- */
 
 static int
+null_set_power (struct null_handle *h, unsigned i, int power)
+{
+  struct null_vm state;
+  int lock_fd;
+
+  if (null_vm_get (h, i, &state, &lock_fd) == -1)
+    return -1;
+  state.power = power;
+  return null_vm_put (h, i, &state, lock_fd);
+}
+
+static int
 null_power_state (void *handle, const char *vm_id)
 {
   struct null_handle *h = handle;
   int i = null_vm_index (h, vm_id), r;
 
-  if (i == -1)
+  struct null_vm state;
+  int lock_fd;
+
+  if (i == -1 || null_vm_get (h, (unsigned) i, &state, &lock_fd) == -1)
     return -1;
-  pthread_mutex_lock (&h->lock);
-  r = h->vms[i].power;
-  pthread_mutex_unlock (&h->lock);
+  r = state.power;
+  null_vm_put (h, (unsigned) i, NULL, lock_fd);
   return r;
 }
 
@@ -583,10 +851,7 @@ null_power_off (void *handle, const char *vm_id)
                  "settings.failPowerOff", vm_id);
     return -1;
   }
-  pthread_mutex_lock (&h->lock);
-  h->vms[i].power = FERRY_POWER_OFF;
-  pthread_mutex_unlock (&h->lock);
-  return 0;
+  return null_set_power (h, (unsigned) i, FERRY_POWER_OFF);
 }
 
 static int
@@ -597,10 +862,7 @@ null_power_on (void *handle, const char *vm_id)
 
   if (i == -1)
     return -1;
-  pthread_mutex_lock (&h->lock);
-  h->vms[i].power = FERRY_POWER_ON;
-  pthread_mutex_unlock (&h->lock);
-  return 0;
+  return null_set_power (h, (unsigned) i, FERRY_POWER_ON);
 }
 
 /* ---- Disk content ---------------------------------------------------- */
@@ -702,6 +964,14 @@ null_disk_pread (struct ferry_disk_source *src, void *buf, size_t count,
                        nd->vm + 1, nd->disk, fail);
     errno = EIO;
     return -1;
+  }
+  if (offset == 0 && null_disk_time_ms (nd->h, nd->vm, nd->disk)) {
+    /* The simulated copy time, spent once per copy (every copy reads
+     * offset 0: the disk starts with data).
+     */
+    unsigned ms = null_disk_time_ms (nd->h, nd->vm, nd->disk);
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+    nanosleep (&ts, NULL);
   }
   if (nd->h->read_delay_ms) {
     struct timespec ts = { .tv_sec = nd->h->read_delay_ms / 1000,
@@ -833,10 +1103,13 @@ null_snapshot_gen (struct null_handle *h, unsigned vm, const char *vm_id,
     if (*end || g > 64)
       g = 0;
   }
-  pthread_mutex_lock (&h->lock);
-  live = g >= 1 && g <= h->vms[vm].gen
-    && (h->vms[vm].live_snapshots & (UINT64_C (1) << (g - 1)));
-  pthread_mutex_unlock (&h->lock);
+  struct null_vm state;
+  int lock_fd;
+  if (null_vm_get (h, vm, &state, &lock_fd) == -1)
+    return 0;
+  live = g >= 1 && g <= state.gen
+    && (state.live_snapshots & (UINT64_C (1) << (g - 1)));
+  null_vm_put (h, vm, NULL, lock_fd);
   if (!live) {
     ferry_error ("null: VM %s: snapshot %s not found", vm_id,
                  snapshot ? snapshot : "(null)");
@@ -869,9 +1142,12 @@ null_disk_open (void *handle, const char *vm_id, const char *disk_id,
       return NULL;
   }
   else {
-    pthread_mutex_lock (&h->lock);
-    gen = h->vms[vm].gen;
-    pthread_mutex_unlock (&h->lock);
+    struct null_vm state;
+    int lock_fd;
+    if (null_vm_get (h, (unsigned) vm, &state, &lock_fd) == -1)
+      return NULL;
+    gen = state.gen;
+    null_vm_put (h, (unsigned) vm, NULL, lock_fd);
   }
   return null_disk_new (h, vm, disk, gen);
 }
@@ -898,15 +1174,21 @@ null_snapshot_create (void *handle, const char *vm_id, char **snapshot_id)
                  "settings.failSnapshot", vm_id);
     return -1;
   }
-  pthread_mutex_lock (&h->lock);
-  g = h->vms[vm].gen;
+  struct null_vm state;
+  int lock_fd;
+  if (null_vm_get (h, (unsigned) vm, &state, &lock_fd) == -1)
+    return -1;
+  g = state.gen;
   if (g < 64) {
-    g = ++h->vms[vm].gen;
-    h->vms[vm].live_snapshots |= UINT64_C (1) << (g - 1);
+    g = ++state.gen;
+    state.live_snapshots |= UINT64_C (1) << (g - 1);
+    if (null_vm_put (h, (unsigned) vm, &state, lock_fd) == -1)
+      return -1;
   }
-  else
+  else {
     g = 0;
-  pthread_mutex_unlock (&h->lock);
+    null_vm_put (h, (unsigned) vm, NULL, lock_fd);
+  }
   if (g == 0) {
     ferry_error ("null: snapshot %s: at most 64 snapshots per VM", vm_id);
     return -1;
@@ -930,10 +1212,12 @@ null_snapshot_remove (void *handle, const char *vm_id, const char *snapshot_id)
   g = null_snapshot_gen (h, vm, vm_id, snapshot_id);
   if (g == 0)
     return -1;
-  pthread_mutex_lock (&h->lock);
-  h->vms[vm].live_snapshots &= ~(UINT64_C (1) << (g - 1));
-  pthread_mutex_unlock (&h->lock);
-  return 0;
+  struct null_vm state;
+  int lock_fd;
+  if (null_vm_get (h, (unsigned) vm, &state, &lock_fd) == -1)
+    return -1;
+  state.live_snapshots &= ~(UINT64_C (1) << (g - 1));
+  return null_vm_put (h, (unsigned) vm, &state, lock_fd);
 }
 
 struct null_range { uint64_t off, len; };

@@ -728,6 +728,14 @@ watch_object (struct vsphere_handle *h, struct sync *s, xmlNodePtr os)
   else if (k) {
     s->only = k->type;
     r = vsphere_retrieve_one (h, k->type, id, k->paths, k->fn, s);
+    /* Changed, then deleted before we read it (its "leave" follows in
+     * this update set or the next): it is gone.
+     */
+    if (r == -1 && strstr (ferry_get_error (), "ManagedObjectNotFound")) {
+      r = s->sink->remove ? s->sink->remove (s->sink, inv_kind (k->type), id) : 0;
+      if (r == 0)
+        s->count++;
+    }
   }
   xmlFree (type);
   return r;

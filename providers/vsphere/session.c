@@ -147,11 +147,31 @@ post (struct vsphere_handle *h, const char *method, const char *object,
   return 0;
 }
 
+static int call_locked (struct vsphere_handle *h, const char *method,
+                        const char *this_type, const char *this_value,
+                        const char *args, const char *object,
+                        xmlDocPtr *doc, xmlNodePtr *result);
+
 int
 vsphere_call (struct vsphere_handle *h, const char *method,
               const char *this_type, const char *this_value,
               const char *args, const char *object,
               xmlDocPtr *doc, xmlNodePtr *result)
+{
+  int r;
+
+  pthread_mutex_lock (&h->lock);
+  r = call_locked (h, method, this_type, this_value, args, object, doc,
+                   result);
+  pthread_mutex_unlock (&h->lock);
+  return r;
+}
+
+static int
+call_locked (struct vsphere_handle *h, const char *method,
+             const char *this_type, const char *this_value,
+             const char *args, const char *object,
+             xmlDocPtr *doc, xmlNodePtr *result)
 {
   VSPHERE_CLEANUP_SCRUB char *env = NULL;   /* Login: holds the password */
   VSPHERE_CLEANUP_FREE char *this_esc = vsphere_xml_escape (this_value);
@@ -292,4 +312,39 @@ vsphere_logout (struct vsphere_handle *h)
   if (vsphere_call (h, "Logout", "SessionManager", h->session_manager, NULL,
                     NULL, &doc, &rv) == -1)
     ferry_debug ("vsphere: %s: logout: %s", h->name, ferry_get_error ());
+}
+
+static int
+keep_current_session (struct vsphere_handle *h,
+                      const struct vsphere_object *obj, void *opaque)
+{
+  bool *active = opaque;
+  xmlNodePtr v = vsphere_prop (obj, "currentSession");
+
+  *active = v && vsphere_xml_child (v, "key") != NULL;
+  return 0;
+}
+
+int
+vsphere_session_check (struct vsphere_handle *h)
+{
+  static const char *const names[] = { "currentSession", NULL };
+  bool active = false;
+  int r;
+
+  pthread_mutex_lock (&h->lock);
+  /* A server that faults NotAuthenticated makes vsphere_call log in
+   * again; one that answers without a currentSession (the property is
+   * unset for a caller without a session) is logged in to here.
+   */
+  r = vsphere_retrieve_one (h, "SessionManager", h->session_manager, names,
+                            keep_current_session, &active);
+  if (r == 0 && !active) {
+    ferry_debug ("vsphere: %s: no current session, logging in again",
+                 h->name);
+    h->logged_in = false;
+    r = vsphere_login (h);
+  }
+  pthread_mutex_unlock (&h->lock);
+  return r;
 }

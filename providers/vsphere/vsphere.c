@@ -2,17 +2,21 @@
  * API (vim25 SOAP), with libcurl and libxml2.
  *
  * Provider spec:   type: vsphere, url: https://vcenter.example.com/sdk
- *                  settings.taskTimeout (seconds, default 600)
+ *                  settings.taskTimeout (seconds, default 600),
+ *                  settings.snapshotQuiesce ("true"/"false"),
+ *                  settings.vddkLibDir (VMware's VDDK, for nbdkit's vddk)
  * Secret data:     user, password; cacert (PEM text) or
- *                  insecureSkipVerify: "true"
+ *                  insecureSkipVerify: "true"; thumbprint (for VDDK)
  *
  * Thread model: SERIALIZE_HANDLE (one curl handle and one session per
- * provider handle).  See README.md for what is tested and how.
+ * provider handle; the /folder sources' workers share the session under
+ * the handle's lock).  See README.md for what is tested and how.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +37,8 @@ secret_get (const json_t *secret, const char *key)
 }
 
 /* Writes the Secret's cacert (PEM text) to a private file. */
-static int
-write_cacert (struct vsphere_handle *h, const char *pem)
+int
+vsphere_write_cacert (struct vsphere_handle *h, const char *pem)
 {
   char tmpl[] = "/tmp/ferry-vsphere-ca.XXXXXX";
   const char *dir = h->state_dir;
@@ -116,6 +120,13 @@ vsphere_open (const struct ferry_open_args *args, void **handle)
     ferry_error_errno (errno, "vsphere: open");
     return FERRY_OPEN_ERROR;
   }
+  {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init (&attr);
+    pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init (&h->lock, &attr);
+    pthread_mutexattr_destroy (&attr);
+  }
   h->call_timeout = 300;
   h->task_timeout = 600;
   if ((s = json_string_value (json_object_get (settings, "taskTimeout")))) {
@@ -124,11 +135,26 @@ vsphere_open (const struct ferry_open_args *args, void **handle)
     if (*end || v <= 0) {
       ferry_error ("vsphere: provider %s: settings.taskTimeout \"%s\" is not "
                    "a positive number of seconds", args->name, s);
+      pthread_mutex_destroy (&h->lock);
       free (h);
       return FERRY_OPEN_ERROR;
     }
     h->task_timeout = v;
   }
+  if ((s = json_string_value (json_object_get (settings, "snapshotQuiesce")))) {
+    if (strcmp (s, "true") != 0 && strcmp (s, "false") != 0) {
+      ferry_error ("vsphere: provider %s: settings.snapshotQuiesce \"%s\" must "
+                   "be \"true\" or \"false\"", args->name, s);
+      pthread_mutex_destroy (&h->lock);
+      free (h);
+      return FERRY_OPEN_ERROR;
+    }
+    h->quiesce = strcmp (s, "true") == 0;
+  }
+  if ((s = json_string_value (json_object_get (settings, "vddkLibDir"))) && *s)
+    h->vddk_libdir = strdup (s);
+  if ((s = secret_get (args->secret, "thumbprint")) && *s)
+    h->thumbprint = strdup (s);
   h->name = strdup (args->name ? args->name : "vsphere");
   h->user = strdup (user);
   h->password = strdup (password);
@@ -151,9 +177,12 @@ vsphere_open (const struct ferry_open_args *args, void **handle)
   if (h->insecure)
     ferry_warn ("vsphere: provider %s: insecureSkipVerify is set: the "
                 "server's TLS certificate is not verified", h->name);
-  else if (cacert && *cacert && write_cacert (h, cacert) == -1)
+  else if (cacert && *cacert && vsphere_write_cacert (h, cacert) == -1)
     goto err;
 
+  if (args->struct_size > offsetof (struct ferry_open_args, hosts)
+      && json_array_size (args->hosts) > 0)
+    h->hosts = json_deep_copy (args->hosts);
   if (vsphere_http_init (h) == -1 || vsphere_connect (h) == -1)
     goto err;
   *handle = h;
@@ -164,6 +193,12 @@ vsphere_open (const struct ferry_open_args *args, void **handle)
   return FERRY_OPEN_ERROR;
 }
 
+void
+vsphere_handle_close (struct vsphere_handle *h)
+{
+  vsphere_close (h);
+}
+
 static void
 vsphere_close (void *handle)
 {
@@ -171,6 +206,8 @@ vsphere_close (void *handle)
 
   if (!h)
     return;
+  vsphere_hosts_close (h);
+  json_decref (h->hosts);
   vsphere_watch_close (h);
   vsphere_logout (h);
   vsphere_http_close (h);
@@ -194,6 +231,9 @@ vsphere_close (void *handle)
   free (h->session_manager);
   free (h->api_type);
   free (h->api_version);
+  free (h->vddk_libdir);
+  free (h->thumbprint);
+  pthread_mutex_destroy (&h->lock);
   free (h);
 }
 
@@ -335,40 +375,45 @@ now (void)
 }
 
 /* Polls a Task until success, error or h->task_timeout. */
-static int
-task_wait (struct vsphere_handle *h, const char *task, const char *what,
-           const char *vm_id)
+int
+vsphere_task_wait (struct vsphere_handle *h, const char *task,
+                   const char *what, const char *vm_id, char **result)
 {
-  static const char *const names[] = { "info.state", "info.error", NULL };
+  static const char *const names[] = {
+    "info.state", "info.error", "info.result", NULL,
+  };
   double deadline = now () + (double) h->task_timeout;
   useconds_t delay = 50000;
 
   for (;;) {
-    char *values[2] = { NULL, NULL };
+    char *values[3] = { NULL, NULL, NULL };
     struct { char **values; const char *const *names; } want = { values, names };
-    VSPHERE_CLEANUP_XML xmlDocPtr edoc = NULL;
+    int r = 1;
 
     if (vsphere_retrieve_one (h, "Task", task, names, keep_props, &want) == -1)
-      return -1;
-    if (values[0] && strcmp (values[0], "success") == 0) {
-      free (values[0]);
-      free (values[1]);
-      return 0;
+      r = -1;
+    else if (values[0] && strcmp (values[0], "success") == 0) {
+      if (result) {
+        *result = values[2];
+        values[2] = NULL;
+      }
+      r = 0;
     }
-    if (values[0] && strcmp (values[0], "error") == 0) {
+    else if (values[0] && strcmp (values[0], "error") == 0) {
       ferry_error ("vsphere: %s %s: task %s failed: %s", what, vm_id, task,
                    values[1] && *values[1] ? values[1] : "no reason given");
-      free (values[0]);
-      free (values[1]);
-      return -1;
+      r = -1;
     }
-    free (values[0]);
-    free (values[1]);
-    if (now () > deadline) {
-      ferry_error ("vsphere: %s %s: task %s still running after %ld seconds",
-                   what, vm_id, task, h->task_timeout);
-      return -1;
+    else if (now () > deadline) {
+      ferry_error ("vsphere: %s %s: task %s still running after %ld seconds "
+                   "(settings.taskTimeout)", what, vm_id, task,
+                   h->task_timeout);
+      r = -1;
     }
+    for (size_t i = 0; i < 3; i++)
+      free (values[i]);
+    if (r != 1)
+      return r;
     usleep (delay);
     if (delay < 1000000)
       delay *= 2;
@@ -391,7 +436,7 @@ vm_task (struct vsphere_handle *h, const char *method, const char *vm_id,
     ferry_error ("vsphere: %s on %s: no task in the answer", method, vm_id);
     return -1;
   }
-  return task_wait (h, task, what, vm_id);
+  return vsphere_task_wait (h, task, what, vm_id, NULL);
 }
 
 static int
@@ -549,130 +594,231 @@ url_escape_path (CURL *c, const char *s)
   return r;
 }
 
+/* The datastore HTTP URL of the flat extent of file ("[ds] dir/name.vmdk"
+ * on datastore ds_id): https://host/folder/dir/name-flat.vmdk?dcPath=&dsName=.
+ */
+static char *
+folder_url (struct vsphere_handle *h, struct vsphere_handle *xh,
+            const char *vm_label, const char *file, const char *ds_id)
+{
+  VSPHERE_CLEANUP_FREE char *dc = NULL, *path_esc = NULL, *dc_esc = NULL;
+  VSPHERE_CLEANUP_FREE char *ds_esc = NULL, *flat = NULL, *ds_name = NULL;
+  const char *close_br, *rel;
+  char *url;
+
+  if (!file || file[0] != '[' || !(close_br = strchr (file, ']'))
+      || !ds_id || strlen (file) < 6
+      || strcmp (file + strlen (file) - 5, ".vmdk") != 0) {
+    ferry_error ("vsphere: VM %s: cannot read the disk file name \"%s\"",
+                 vm_label, file ? file : "");
+    return NULL;
+  }
+  rel = close_br + 1;
+  while (*rel == ' ')
+    rel++;
+  if (asprintf (&flat, "%.*s-flat.vmdk", (int) (strlen (rel) - 5), rel) == -1) {
+    flat = NULL;
+    ferry_error ("vsphere: VM %s: out of memory", vm_label);
+    return NULL;
+  }
+  ds_name = strndup (file + 1, (size_t) (close_br - file - 1));
+  /* An ESXi host's own datastore interface has one datacenter. */
+  if (xh != h && xh->api_type && strcmp (xh->api_type, "HostAgent") == 0)
+    dc = strdup ("ha-datacenter");
+  else
+    dc = datacenter_path (h, "Datastore", ds_id);
+  if (!dc || !ds_name)
+    return NULL;
+  path_esc = url_escape_path (h->curl, flat);
+  dc_esc = curl_easy_escape (h->curl, dc, 0);
+  ds_esc = curl_easy_escape (h->curl, ds_name, 0);
+  if (!path_esc || !dc_esc || !ds_esc
+      || asprintf (&url, "%s/folder/%s?dcPath=%s&dsName=%s", xh->base,
+                   path_esc, dc_esc, ds_esc) == -1) {
+    ferry_error ("vsphere: VM %s: out of memory", vm_label);
+    return NULL;
+  }
+  return url;
+}
+
+/* The /folder source of one disk file, with its allocated areas when CBT
+ * is on (QueryChangedDiskAreas "*", at the snapshot if one is given).
+ */
+static struct ferry_disk_source *
+folder_open (struct vsphere_handle *h, const char *vm_id, const char *name,
+             const char *host_id, const char *key, const char *snapshot,
+             const char *file, const char *ds_id, uint64_t capacity, bool cbt)
+{
+  VSPHERE_CLEANUP_FREE char *url = NULL, *what = NULL;
+  struct vsphere_area *areas = NULL;
+  size_t n = 0;
+  /* The Host object of the VM's host, if any: its address and session. */
+  struct vsphere_handle *xh = vsphere_transfer_session (h, host_id);
+
+  if (!xh) {
+    ferry_error_prefix ("vsphere: VM %s (%s)", name, vm_id);
+    return NULL;
+  }
+
+  if (asprintf (&what, "VM %s (%s) disk %s (%s)%s%s", name, vm_id, key,
+                file, snapshot ? " at snapshot " : "",
+                snapshot ? snapshot : "") == -1) {
+    what = NULL;
+    ferry_error ("vsphere: VM %s: out of memory", vm_id);
+    return NULL;
+  }
+  url = folder_url (h, xh, what, file, ds_id);
+  if (!url)
+    return NULL;
+  /* With CBT on, ask which areas are allocated, so holes are skipped
+   * rather than downloaded; without it (or if the server will not say),
+   * every byte is read.
+   */
+  if (cbt && vsphere_changed_areas (h, vm_id, snapshot, key, capacity, "*",
+                                    &areas, &n) == -1) {
+    ferry_warn ("vsphere: %s: reading every byte: %s", what,
+                ferry_get_error ());
+    areas = NULL;
+    n = 0;
+  }
+  return vsphere_folder_source_open (xh, url, what, capacity, areas, n);
+}
+
 static struct ferry_disk_source *
 vsphere_disk_open (void *handle, const char *vm_id, const char *disk_id,
                    const char *snapshot)
 {
   struct vsphere_handle *h = handle;
   VSPHERE_CLEANUP_JSON json_t *doc = vm_read (h, vm_id);
-  VSPHERE_CLEANUP_FREE char *dc = NULL, *path_esc = NULL, *dc_esc = NULL;
-  VSPHERE_CLEANUP_FREE char *ds_esc = NULL, *url = NULL, *flat = NULL;
   const json_t *disk = NULL, *d;
-  const char *name, *power, *file, *ds_id, *close_br;
+  const char *name, *power, *file, *ds_id, *host_id;
+  bool cbt, vddk;
+  char key[32];
   size_t i;
 
   if (!doc)
     return NULL;
   name = json_string_value (json_object_get (doc, "name"));
-  json_array_foreach (json_object_get (doc, "disks"), i, d) {
-    char key[32];
-    snprintf (key, sizeof key, "%" JSON_INTEGER_FORMAT,
-              json_integer_value (json_object_get (d, "key")));
-    if (disk_id && (strcmp (disk_id, key) == 0
-                    || strcmp (disk_id, json_string_value (json_object_get (d, "id"))) == 0))
-      disk = d;
-  }
+  host_id = json_string_value (json_object_get (doc, "host"));
+  if (vsphere_disk_key (vm_id, disk_id, key, sizeof key) == 0)
+    json_array_foreach (json_object_get (doc, "disks"), i, d) {
+      char k[32];
+      snprintf (k, sizeof k, "%" JSON_INTEGER_FORMAT,
+                json_integer_value (json_object_get (d, "key")));
+      if (strcmp (k, key) == 0)
+        disk = d;
+    }
   if (!disk) {
     ferry_error ("vsphere: VM %s (%s): disk %s not found", name, vm_id,
                  disk_id ? disk_id : "(null)");
     return NULL;
   }
-  if (snapshot) {
-    ferry_error ("vsphere: VM %s (%s): reading disk %s at snapshot %s needs "
-                 "VDDK, which this build does not use; migrate it cold",
-                 name, vm_id, disk_id, snapshot);
+  if (json_is_true (json_object_get (disk, "rdm"))) {
+    ferry_error ("vsphere: VM %s (%s): disk %s is a raw device mapping, "
+                 "which neither the datastore HTTP interface nor ferry's "
+                 "VDDK path reads; map it in the plan or detach it",
+                 name, vm_id, disk_id);
     return NULL;
   }
+  cbt = json_is_true (json_object_get (doc, "changeTrackingEnabled"));
+  vddk = vsphere_vddk_available (h);
+
+  if (snapshot) {
+    /* The disk as of the snapshot: the snapshot's own disk backing. */
+    struct vsphere_disk_at at;
+    struct ferry_disk_source *src;
+
+    if (vsphere_snapshot_disk (h, vm_id, snapshot, key, &at) == -1)
+      return NULL;
+    if (!vddk && at.has_parent) {
+      /* The datastore interface reads one file: the snapshot must sit on
+       * the base disk.  ferry's own earlier precopy snapshots (the engine
+       * removes them after this copy anyway) are removed now.
+       */
+      if (vsphere_remove_older_own_snapshots (h, vm_id, snapshot) == -1) {
+        ferry_error ("vsphere: VM %s (%s): disk %s at snapshot %s is a "
+                     "delta over older snapshots (%s): %s; the datastore "
+                     "HTTP interface reads one flat file, not a snapshot "
+                     "chain: remove the VM's older snapshots, or set the "
+                     "Provider's settings.vddkLibDir for nbdkit's vddk "
+                     "plugin", name, vm_id, key, snapshot, at.file,
+                     ferry_get_error ());
+        vsphere_disk_at_clear (&at);
+        return NULL;
+      }
+      vsphere_disk_at_clear (&at);
+      if (vsphere_snapshot_disk (h, vm_id, snapshot, key, &at) == -1)
+        return NULL;
+    }
+    if (vddk)
+      src = vsphere_vddk_open (h, vm_id, snapshot, at.file);
+    else if (at.has_parent || !at.flat) {
+      ferry_error ("vsphere: VM %s (%s): disk %s at snapshot %s is %s (%s); "
+                   "the datastore HTTP interface reads one flat file, not a "
+                   "snapshot chain: remove the VM's older snapshots so this "
+                   "one sits on the base disk (a warm migration removes its "
+                   "previous precopy snapshot before copying), or set the "
+                   "Provider's settings.vddkLibDir for nbdkit's vddk plugin",
+                   name, vm_id, key, snapshot,
+                   at.has_parent ? "a delta over older snapshots"
+                   : "not a flat disk", at.file);
+      src = NULL;
+    }
+    else
+      src = folder_open (h, vm_id, name, host_id, key, snapshot, at.file,
+                         at.datastore, at.capacity, cbt);
+    vsphere_disk_at_clear (&at);
+    return src;
+  }
+
   power = json_string_value (json_object_get (doc, "powerState"));
   if (!power || strcmp (power, "poweredOff") != 0) {
     ferry_error ("vsphere: VM %s (%s) is %s: power it off before a cold "
-                 "copy of its disks", name, vm_id, power ? power : "in an unknown power state");
+                 "copy of its disks (or migrate it warm, from snapshots)",
+                 name, vm_id, power ? power : "in an unknown power state");
     return NULL;
   }
+  file = json_string_value (json_object_get (disk, "file"));
+  if (vddk)
+    return vsphere_vddk_open (h, vm_id, NULL, file);
   if (json_object_get (doc, "snapshot")) {
     ferry_error ("vsphere: VM %s (%s) has snapshots: the datastore HTTP "
                  "interface reads only the base disk, not the current "
                  "state; delete (consolidate) its snapshots in vCenter, or "
-                 "use a VDDK-enabled transfer (not available in this build)",
-                 name, vm_id);
+                 "set the Provider's settings.vddkLibDir for nbdkit's vddk "
+                 "plugin", name, vm_id);
     return NULL;
   }
-  if (json_is_true (json_object_get (disk, "rdm"))) {
-    ferry_error ("vsphere: VM %s (%s): disk %s is a raw device mapping, "
-                 "which the datastore HTTP interface cannot read",
-                 name, vm_id, disk_id);
-    return NULL;
-  }
-  file = json_string_value (json_object_get (disk, "file"));
   ds_id = json_string_value (json_object_get (json_object_get (disk, "datastore"), "id"));
-  /* "[datastore] dir/name.vmdk" -> datastore, dir/name-flat.vmdk */
-  if (!file || file[0] != '[' || !(close_br = strchr (file, ']'))
-      || !ds_id || strlen (file) < 6
-      || strcmp (file + strlen (file) - 5, ".vmdk") != 0) {
-    ferry_error ("vsphere: VM %s (%s): disk %s: cannot read its file name "
-                 "\"%s\"", name, vm_id, disk_id, file ? file : "");
-    return NULL;
-  }
-  {
-    const char *rel = close_br + 1;
-    while (*rel == ' ')
-      rel++;
-    if (asprintf (&flat, "%.*s-flat.vmdk", (int) (strlen (rel) - 5), rel) == -1) {
-      flat = NULL;
-      ferry_error ("vsphere: VM %s: out of memory", vm_id);
-      return NULL;
-    }
-    VSPHERE_CLEANUP_FREE char *ds_name = strndup (file + 1, (size_t) (close_br - file - 1));
-    dc = datacenter_path (h, "Datastore", ds_id);
-    if (!dc || !ds_name)
-      return NULL;
-    path_esc = url_escape_path (h->curl, flat);
-    dc_esc = curl_easy_escape (h->curl, dc, 0);
-    ds_esc = curl_easy_escape (h->curl, ds_name, 0);
-  }
-  if (!path_esc || !dc_esc || !ds_esc
-      || asprintf (&url, "%s/folder/%s?dcPath=%s&dsName=%s", h->base,
-                   path_esc, dc_esc, ds_esc) == -1) {
-    url = NULL;
-    ferry_error ("vsphere: VM %s: out of memory", vm_id);
-    return NULL;
-  }
-  {
-    struct ferry_http_options opts = {
-      .struct_size = sizeof opts,
-      .cookie = h->cookie,
-      .cafile = h->cafile,
-      .insecure = h->insecure,
-    };
-    struct ferry_disk_source *src = ferry_http_source_open (url, &opts);
-    json_int_t capacity = json_integer_value (json_object_get (disk, "capacity"));
-    char key[32];
+  return folder_open (h, vm_id, name, host_id, key, NULL, file, ds_id,
+                      (uint64_t) json_integer_value (json_object_get (disk, "capacity")),
+                      cbt);
+}
 
-    if (!src) {
-      ferry_error_prefix ("vsphere: VM %s (%s) disk %s (%s)", name, vm_id,
-                          disk_id, file);
-      return NULL;
-    }
-    /* With CBT on, ask which areas are allocated, so holes are skipped
-     * rather than downloaded; without it (or if the server will not say),
-     * every byte is read.
-     */
-    snprintf (key, sizeof key, "%" JSON_INTEGER_FORMAT,
-              json_integer_value (json_object_get (disk, "key")));
-    if (json_is_true (json_object_get (doc, "changeTrackingEnabled"))
-        && capacity > 0 && src->ops->size (src) == (int64_t) capacity) {
-      struct ferry_disk_source *plain = src;
-      if (vsphere_allocated_areas (h, vm_id, key, (uint64_t) capacity,
-                                   &src) == -1) {
-        if (!src)
-          return NULL;                  /* out of memory; src was closed */
-        ferry_warn ("vsphere: VM %s (%s) disk %s: reading every byte: %s",
-                    name, vm_id, disk_id, ferry_get_error ());
-        src = plain;
-      }
-    }
-    return src;
-  }
+/* Warm migration: snapshots, change ids and QueryChangedDiskAreas are in
+ * every vCenter and ESXi this module speaks to; whether a VM is ready (CBT
+ * on, change ids on its disks) is per VM: the inventory's
+ * changeTrackingEnabled, and snapshot_create's check of the change ids.
+ */
+static int
+vsphere_can_warm (void *handle)
+{
+  return 1;
+}
+
+static int
+vsphere_can_extents (void *handle)
+{
+  return 1;
+}
+
+/* Every /folder connection is a Range GET of a file that does not change
+ * under it (a powered-off VM's disk, or a snapshot's frozen disk).
+ */
+static int
+vsphere_can_multi_conn (void *handle)
+{
+  return 1;
 }
 
 static int
@@ -697,7 +843,13 @@ static struct ferry_provider vsphere_provider = {
   .power_off = vsphere_power_off,
   .power_on = vsphere_power_on,
   .disk_open = vsphere_disk_open,
+  .can_warm = vsphere_can_warm,
+  .can_extents = vsphere_can_extents,
   .can_power = vsphere_can_power,
+  .can_multi_conn = vsphere_can_multi_conn,
+  .snapshot_create = vsphere_snapshot_create,
+  .snapshot_remove = vsphere_snapshot_remove,
+  .changed_extents = vsphere_changed_extents,
 };
 
 FERRY_REGISTER_PROVIDER (vsphere_provider)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <libxml/tree.h>
 #include <jansson.h>
 #include <curl/curl.h>
@@ -77,6 +78,15 @@ struct vsphere_handle {
   long task_timeout;                    /* seconds for a task or a shutdown */
   char *state_dir;
 
+  char *vddk_libdir;                    /* settings.vddkLibDir, or NULL */
+  char *thumbprint;                     /* Secret thumbprint (SHA-1), or NULL */
+  bool quiesce;                         /* settings.snapshotQuiesce */
+
+  /* Guards curl, headers, cookie and the session: SOAP calls come from
+   * the caller's thread, and a disk source's re-login from the transfer
+   * engine's workers.  Recursive: a call that re-logs in calls again.
+   */
+  pthread_mutex_t lock;
   CURL *curl;
   struct curl_slist *headers;
   char *cookie;                         /* "vmware_soap_session=..."; never logged */
@@ -94,7 +104,33 @@ struct vsphere_handle {
   char *watch_views[16];
   size_t nr_watch_views;
   unsigned watch_logins;                /* h->logins when they were made */
+  int vddk_state;                       /* 0 unknown, 1 available, -1 not */
+
+  /* Forklift's Host objects: [{id, ipAddress, secret}] or NULL; and the
+   * sessions opened to those hosts for disk transfers (hosts.c).
+   */
+  json_t *hosts;
+  struct vsphere_host_session *host_sessions;
+  size_t nr_host_sessions;
 };
+
+/* vsphere.c */
+int vsphere_write_cacert (struct vsphere_handle *h, const char *pem);
+void vsphere_handle_close (struct vsphere_handle *h);
+
+/* ---- hosts.c: Host objects ------------------------------------------- */
+
+struct vsphere_host_session {
+  char *id;                             /* HostSystem moref */
+  struct vsphere_handle *h;             /* owned */
+};
+/* The session disk transfers of VMs on host_id go through: the session
+ * to the Host object's address with its Secret (opened once, kept), or h
+ * itself when host_id has no Host object.  NULL after an error.
+ */
+struct vsphere_handle *vsphere_transfer_session (struct vsphere_handle *h,
+                                                 const char *host_id);
+void vsphere_hosts_close (struct vsphere_handle *h);
 
 /* ---- session.c ------------------------------------------------------ */
 
@@ -104,6 +140,10 @@ void vsphere_http_close (struct vsphere_handle *h);
 int vsphere_connect (struct vsphere_handle *h);
 int vsphere_login (struct vsphere_handle *h);
 void vsphere_logout (struct vsphere_handle *h);
+/* Makes sure the session is alive (SessionManager.currentSession), and
+ * logs in again if it is not.
+ */
+int vsphere_session_check (struct vsphere_handle *h);
 
 /* Call METHOD on _this (THIS_TYPE, THIS_VALUE) with ARGS (XML, already
  * escaped).  On success *doc (caller frees) holds the response and
@@ -157,14 +197,85 @@ int vsphere_inventory_sync (struct vsphere_handle *h,
 
 /* ---- cbt.c ---------------------------------------------------------- */
 
-struct ferry_disk_source;
-/* Wraps *src (the disk's HTTP source) in a source whose extents are the
- * disk's allocated areas from QueryChangedDiskAreas(changeId "*").  On
- * error *src is left as it was (or NULL if it had to be closed).
+struct vsphere_area {
+  uint64_t start, length;               /* bytes */
+};
+/* QueryChangedDiskAreas(snapshot or NULL, deviceKey, startOffset,
+ * change_id) looped on startOffset until the answers cover [0, capacity).
+ * *areas (caller frees) is sorted, disjoint, inside the disk; adjacent
+ * areas are joined.  change_id "*" lists the allocated areas.
  */
-int vsphere_allocated_areas (struct vsphere_handle *h, const char *vm_id,
-                             const char *disk_key, uint64_t capacity,
-                             struct ferry_disk_source **src);
+int vsphere_changed_areas (struct vsphere_handle *h, const char *vm_id,
+                           const char *snapshot, const char *disk_key,
+                           uint64_t capacity, const char *change_id,
+                           struct vsphere_area **areas, size_t *nr_areas);
+
+/* ---- folder.c: a disk read over the datastore HTTP interface ---------- */
+
+struct ferry_disk_source;
+/* Opens url (…/folder/…-flat.vmdk?dcPath=&dsName=) with the session
+ * cookie.  A read that fails is retried once on a new connection after
+ * the session was checked and, if it had expired, renewed (the transfer
+ * can outlive a session).  areas (taken; NULL: every byte is data) give
+ * the extents.  Several connections: clone().  The source must be closed
+ * before the handle.  what names the disk in messages.
+ */
+struct ferry_disk_source *
+vsphere_folder_source_open (struct vsphere_handle *h, const char *url,
+                            const char *what, uint64_t capacity,
+                            struct vsphere_area *areas, size_t nr_areas);
+
+/* ---- snapshot.c: warm migration ---------------------------------------- */
+
+/* One disk as a snapshot (or the VM) holds it. */
+struct vsphere_disk_at {
+  char *file;                           /* "[ds] dir/name.vmdk" */
+  char *datastore;                      /* Datastore moref */
+  char *change_id;                      /* backing.changeId, or NULL */
+  uint64_t capacity;                    /* bytes */
+  bool has_parent;                      /* a delta over older snapshots */
+  bool flat;                            /* VirtualDiskFlatVer2BackingInfo */
+};
+void vsphere_disk_at_clear (struct vsphere_disk_at *d);
+/* The disk with key disk_key in snapshot's config.hardware.device. */
+int vsphere_snapshot_disk (struct vsphere_handle *h, const char *vm_id,
+                           const char *snapshot, const char *disk_key,
+                           struct vsphere_disk_at *d);
+int vsphere_snapshot_create (void *handle, const char *vm_id, char **snapshot_id);
+int vsphere_snapshot_remove (void *handle, const char *vm_id,
+                             const char *snapshot_id);
+int vsphere_changed_extents (void *handle, const char *vm_id,
+                             const char *disk_id, const char *snapshot_id,
+                             const char *change_id,
+                             int (*fn) (void *, uint64_t, uint64_t, uint32_t),
+                             void *opaque, char **new_change_id);
+/* For the datastore HTTP path: removes (consolidates) the snapshots below
+ * snapshot in the VM's tree when all of them are ferry's own precopy
+ * snapshots (named ferry-precopy-*); refuses, naming the snapshot, when one
+ * is not.
+ */
+int vsphere_remove_older_own_snapshots (struct vsphere_handle *h,
+                                        const char *vm_id,
+                                        const char *snapshot);
+/* Polls a Task to its end; *result (may be NULL) gets info.result. */
+int vsphere_task_wait (struct vsphere_handle *h, const char *task,
+                       const char *what, const char *vm_id, char **result);
+/* "2000" or "vm-42-2000" -> "2000" in buf. */
+int vsphere_disk_key (const char *vm_id, const char *disk_id, char *buf,
+                      size_t len);
+
+/* ---- vddk.c: nbdkit's vddk plugin --------------------------------------- */
+
+/* Whether settings.vddkLibDir is set and nbdkit has a working vddk plugin
+ * for it (asked once per handle with `nbdkit vddk libdir=DIR --dump-plugin`).
+ */
+bool vsphere_vddk_available (struct vsphere_handle *h);
+/* The disk file (as the snapshot or the VM names it) through nbdkit's
+ * vddk plugin, at snapshot (may be NULL).
+ */
+struct ferry_disk_source *
+vsphere_vddk_open (struct vsphere_handle *h, const char *vm_id,
+                   const char *snapshot, const char *file);
 
 /* ---- spec.c --------------------------------------------------------- */
 

@@ -47,7 +47,7 @@ expect_in "$dump" 'kind: provider'
 expect_in "$dump" 'kind: destination'
 expect_in "$dump" 'disk_open: true'
 expect_in "$dump" 'volume_create: true'
-expect_in "$dump" 'vm_power_on: false'
+expect_in "$dump" 'vm_power_on: true'          # the null destination records power-on (warm/power steps)
 expect_in "$dump" 'abiVersion: 1'
 expect_fail ferry modules --dump nosuch
 expect_in "$err" "nosuch"

@@ -314,6 +314,8 @@ static void
 test_references (void **state)
 {
   struct ferry *f = *state;
+  /* conversion: without virt-v2v-in-place the plan cannot convert */
+  setenv ("FERRY_VIRT_V2V_IN_PLACE", "/nonexistent/virt-v2v-in-place", 1);
   json_t *conds = validate (f, "refs",
                             "  provider: {source: {name: src}, destination: {name: nodst}}\n"
                             "  map: {network: {name: nonet}, storage: {name: st}}\n"
@@ -330,6 +332,9 @@ test_references (void **state)
   expect (conds, "NamespaceNotValid", "Critical", "'Bad_NS'", "Bad_NS");
   expect (conds, "GuestConversionNotAvailable", "Critical",
           "set spec.skipGuestConversion: true for a raw copy", NULL);
+  expect (conds, "GuestConversionNotAvailable", "Critical",
+          "FERRY_VIRT_V2V_IN_PLACE=/nonexistent/virt-v2v-in-place", NULL);
+  unsetenv ("FERRY_VIRT_V2V_IN_PLACE");
   expect (conds, "NetworkMapRefNotValid", "Critical", "nonet is not found", "default/nonet");
   expect (conds, "DuplicateVM", "Critical", "more than once", "id:vm-1 name:'null-vm-1'");
   expect (conds, "VMNotFound", "Critical", "not found", "name:'nope'");

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
@@ -95,10 +96,16 @@ func main() {
 	maxObjects := flag.Int("max-objects", 0, "answer RetrievePropertiesEx in pages of at most this many objects, with ContinueRetrievePropertiesEx tokens (0: as the simulator does, one page)")
 	idle := flag.Duration("session-idle", 0, "expire sessions idle this long (0: never)")
 	diskSize := flag.Int64("disk-size", 0, "set every VM disk's capacity to this many bytes (0: the model's)")
-	cbt := flag.Bool("cbt", false, "enable changed block tracking on every VM and serve QueryChangedDiskAreas (changeId \"*\")")
+	cbt := flag.Bool("cbt", false, "enable changed block tracking on every VM (change ids \"<uuid>/<sequence>\" on every disk)")
+	testControl := flag.Bool("test-control", false, "serve the test-only endpoints POST /ferry-test/write?vm=ID&disk=KEY&offset=BYTES (a guest write) and POST /ferry-test/terminate-sessions")
+	changeURL := flag.String("change", "", "client mode (tests): make one change through the SOAP API of the SDK at this URL, as a vSphere user would: the arguments are rename VM-ID NAME, power-off VM-ID, create NAME (prints the new VM's id), snapshot VM-ID NAME (prints the snapshot's id) or destroy VM-ID")
 	collectURL := flag.String("collect", "", "client mode (bench): read the inventory of the SDK at this URL with govmomi's property collector, as Forklift does, and print the seconds it took")
 	flag.Parse()
 	simulator.SessionIdleTimeout = *idle
+	if *changeURL != "" {
+		changeClient(*changeURL, *user, *pass, *caFile, flag.Args())
+		return
+	}
 	if *collectURL != "" {
 		collectClient(*collectURL, *user, *pass, *caFile)
 		return
@@ -135,24 +142,10 @@ func main() {
 	defer server.Close()
 	if *cbt {
 		enableCBT()
-		// Before any client connects: the simulator lacks the method.
-		next := server.Server.Config.Handler
-		server.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost && r.URL.Path == "/sdk" {
-				body, err := ioutil.ReadAll(r.Body)
-				if err == nil && bytes.Contains(body, []byte("<QueryChangedDiskAreas")) {
-					if !authenticated(next, r) {
-						soapFault(w, "NotAuthenticated", "")
-						return
-					}
-					queryChangedDiskAreas(w, r, body)
-					return
-				}
-				r.Body = ioutil.NopCloser(bytes.NewReader(body))
-			}
-			next.ServeHTTP(w, r)
-		})
 	}
+	// Before any client connects: snapshots with delta disks,
+	// QueryChangedDiskAreas, /folder authentication, test controls.
+	server.Server.Config.Handler = warmHandler(server.Server.Config.Handler, server.URL, *testControl)
 
 	if *caFile != "" {
 		if err := ioutil.WriteFile(*caFile, caPEM, 0644); err != nil {
@@ -411,19 +404,6 @@ func enableCBT() {
 	}
 }
 
-// cbtChunk bounds the bytes one QueryChangedDiskAreas answer covers, so
-// clients must loop on startOffset as the API requires (vCenter also
-// answers for a part of the disk at a time).
-const cbtChunk = 2 << 20
-
-type qcdaRequest struct {
-	This        string `xml:"Body>QueryChangedDiskAreas>_this"`
-	Snapshot    string `xml:"Body>QueryChangedDiskAreas>snapshot"`
-	DeviceKey   int32  `xml:"Body>QueryChangedDiskAreas>deviceKey"`
-	StartOffset int64  `xml:"Body>QueryChangedDiskAreas>startOffset"`
-	ChangeID    string `xml:"Body>QueryChangedDiskAreas>changeId"`
-}
-
 func soapFault(w http.ResponseWriter, faultType, msg string) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
@@ -449,96 +429,6 @@ func authenticated(next http.Handler, r *http.Request) bool {
 	rec := httptest.NewRecorder()
 	next.ServeHTTP(rec, req)
 	return rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), "NotAuthenticated")
-}
-
-// queryChangedDiskAreas serves VirtualMachine.QueryChangedDiskAreas as the
-// API documents it, for changeId "*" (every allocated area of the disk,
-// from the flat extent's SEEK_DATA/SEEK_HOLE map): a session is required;
-// CBT must be on; without a snapshot the VM must be powered off; the
-// answer covers [startOffset, startOffset+length) with the allocated areas
-// inside it, sorted.  Other change ids: no change history is kept here,
-// so they are refused with InvalidArgument.
-func queryChangedDiskAreas(w http.ResponseWriter, r *http.Request, body []byte) {
-	var req qcdaRequest
-	if err := xml.Unmarshal(body, &req); err != nil {
-		soapFault(w, "InvalidRequest", err.Error())
-		return
-	}
-	obj := simulator.Map.Get(types.ManagedObjectReference{Type: "VirtualMachine", Value: req.This})
-	vm, ok := obj.(*simulator.VirtualMachine)
-	if !ok {
-		soapFault(w, "ManagedObjectNotFound", "no VM "+req.This)
-		return
-	}
-	if vm.Config.ChangeTrackingEnabled == nil || !*vm.Config.ChangeTrackingEnabled {
-		soapFault(w, "FileFault", "changed block tracking is not enabled on "+vm.Name)
-		return
-	}
-	if req.Snapshot == "" && vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
-		soapFault(w, "InvalidState", "without a snapshot the VM must be powered off")
-		return
-	}
-	if req.ChangeID != "*" {
-		soapFault(w, "InvalidArgument", "changeId "+req.ChangeID+" unknown (this simulator answers only \"*\")")
-		return
-	}
-	var flat string
-	var capacity int64
-	for _, d := range vm.Config.Hardware.Device {
-		if disk, ok := d.(*types.VirtualDisk); ok && disk.Key == req.DeviceKey {
-			b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
-			if !ok || b.Datastore == nil {
-				break
-			}
-			ds := simulator.Map.Get(*b.Datastore).(*simulator.Datastore)
-			var p object.DatastorePath
-			p.FromString(b.FileName)
-			flat = path.Join(ds.Info.GetDatastoreInfo().Url, strings.TrimSuffix(p.Path, ".vmdk")+"-flat.vmdk")
-			capacity = disk.CapacityInBytes
-			if capacity == 0 {
-				capacity = disk.CapacityInKB * 1024
-			}
-		}
-	}
-	if flat == "" {
-		soapFault(w, "FileNotFound", fmt.Sprintf("no disk %d on %s", req.DeviceKey, vm.Name))
-		return
-	}
-	if req.StartOffset < 0 || req.StartOffset >= capacity {
-		soapFault(w, "InvalidArgument", "startOffset beyond the disk")
-		return
-	}
-	length := capacity - req.StartOffset
-	if length > cbtChunk {
-		length = cbtChunk
-	}
-	end := req.StartOffset + length
-	var areas bytes.Buffer
-	if f, err := os.Open(flat); err == nil {
-		off := req.StartOffset
-		for off < end {
-			data, err := f.Seek(off, 3) // SEEK_DATA
-			if err != nil || data >= end {
-				break
-			}
-			hole, err := f.Seek(data, 4) // SEEK_HOLE
-			if err != nil {
-				break
-			}
-			if hole > end {
-				hole = end
-			}
-			fmt.Fprintf(&areas, "<changedArea><start>%d</start><length>%d</length></changedArea>", data, hole-data)
-			off = hole
-		}
-		f.Close()
-	}
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
-		`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+
-		`<soapenv:Body><QueryChangedDiskAreasResponse xmlns="urn:vim25"><returnval>`+
-		`<startOffset>%d</startOffset><length>%d</length>%s</returnval></QueryChangedDiskAreasResponse></soapenv:Body></soapenv:Envelope>`,
-		req.StartOffset, length, areas.String())
 }
 
 // powerOffAll powers every VM off through the SOAP API, as a client would.
@@ -644,4 +534,102 @@ func writeFlat(dsObj *simulator.Datastore, file string, capacity, data int64, se
 		log.Fatalf("vcsim-ferry: %v", err)
 	}
 	return flat
+}
+
+// changeClient makes one inventory change through the API (govmomi's
+// object model), so the simulator reports it to property collectors.
+func changeClient(sdk, user, pass, caFile string, args []string) {
+	ctx := context.Background()
+	u, err := url.Parse(sdk)
+	if err != nil {
+		log.Fatalf("vcsim-ferry: %v", err)
+	}
+	sc := soap.NewClient(u, caFile == "")
+	if caFile != "" {
+		if err := sc.SetRootCAs(caFile); err != nil {
+			log.Fatalf("vcsim-ferry: %v", err)
+		}
+	}
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		log.Fatalf("vcsim-ferry: %v", err)
+	}
+	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
+	if err := c.Login(ctx, url.UserPassword(user, pass)); err != nil {
+		log.Fatalf("vcsim-ferry: login: %v", err)
+	}
+	defer c.Logout(ctx)
+	if len(args) < 2 {
+		log.Fatalf("vcsim-ferry: -change wants OP and arguments")
+	}
+	vmOf := func(id string) *object.VirtualMachine {
+		return object.NewVirtualMachine(vc, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+	}
+	wait := func(t *object.Task, err error) {
+		if err == nil {
+			err = t.Wait(ctx)
+		}
+		if err != nil {
+			log.Fatalf("vcsim-ferry: %s: %v", args[0], err)
+		}
+	}
+	switch {
+	case args[0] == "rename" && len(args) == 3:
+		wait(vmOf(args[1]).Rename(ctx, args[2]))
+	case args[0] == "power-off" && len(args) == 2:
+		wait(vmOf(args[1]).PowerOff(ctx))
+	case args[0] == "snapshot" && len(args) == 3:
+		t, err := vmOf(args[1]).CreateSnapshot(ctx, args[2], "", false, false)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: snapshot: %v", err)
+		}
+		info, err := t.WaitForResult(ctx, nil)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: snapshot: %v", err)
+		}
+		fmt.Println(info.Result.(types.ManagedObjectReference).Value)
+	case args[0] == "destroy" && len(args) == 2:
+		vm := vmOf(args[1])
+		if st, err := vm.PowerState(ctx); err == nil && st != types.VirtualMachinePowerStatePoweredOff {
+			wait(vm.PowerOff(ctx))
+		}
+		wait(vm.Destroy(ctx))
+	case args[0] == "create" && len(args) == 2:
+		finder := find.NewFinder(vc, false)
+		dc, err := finder.DefaultDatacenter(ctx)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: %v", err)
+		}
+		finder.SetDatacenter(dc)
+		folders, err := dc.Folders(ctx)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: %v", err)
+		}
+		pools, err := finder.ResourcePoolList(ctx, "*")
+		if err != nil || len(pools) == 0 {
+			log.Fatalf("vcsim-ferry: no resource pool: %v", err)
+		}
+		dss, err := finder.DatastoreList(ctx, "*")
+		if err != nil || len(dss) == 0 {
+			log.Fatalf("vcsim-ferry: no datastore: %v", err)
+		}
+		spec := types.VirtualMachineConfigSpec{
+			Name:     args[1],
+			GuestId:  string(types.VirtualMachineGuestOsIdentifierOtherGuest),
+			NumCPUs:  1,
+			MemoryMB: 64,
+			Files:    &types.VirtualMachineFileInfo{VmPathName: "[" + dss[0].Name() + "]"},
+		}
+		t, err := folders.VmFolder.CreateVM(ctx, spec, pools[0], nil)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: create: %v", err)
+		}
+		info, err := t.WaitForResult(ctx, nil)
+		if err != nil {
+			log.Fatalf("vcsim-ferry: create: %v", err)
+		}
+		fmt.Println(info.Result.(types.ManagedObjectReference).Value)
+	default:
+		log.Fatalf("vcsim-ferry: -change: unknown operation %q", strings.Join(args, " "))
+	}
 }

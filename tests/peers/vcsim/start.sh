@@ -14,16 +14,17 @@ command -v go >/dev/null 2>&1 || { echo "SKIP: go is not installed"; exit 77; }
 }
 
 VCSIM_BIN="$abs_top_builddir/tests/peers/vcsim/vcsim-ferry"
-VCSIM_SRC="$abs_top_srcdir/tests/peers/vcsim/main.go"
+VCSIM_SRCDIR="$abs_top_srcdir/tests/peers/vcsim"
 
 vcsim_build () {
-  if [ -x "$VCSIM_BIN" ] && [ ! "$VCSIM_SRC" -nt "$VCSIM_BIN" ]; then
+  if [ -x "$VCSIM_BIN" ] && [ ! "$VCSIM_SRCDIR/main.go" -nt "$VCSIM_BIN" ] \
+     && [ ! "$VCSIM_SRCDIR/warm.go" -nt "$VCSIM_BIN" ]; then
     return 0
   fi
   mkdir -p "$(dirname "$VCSIM_BIN")"
   gotmp="$(mktemp -d "${TMPDIR:-/tmp}/ferry-vcsim-build.XXXXXX")"
   mkdir -p "$gotmp/src/vcsim-ferry"
-  cp "$VCSIM_SRC" "$gotmp/src/vcsim-ferry/main.go"
+  cp "$VCSIM_SRCDIR/main.go" "$VCSIM_SRCDIR/warm.go" "$gotmp/src/vcsim-ferry/"
   # GOPATH mode from Debian's packages: no network, no module cache.
   if ! GO111MODULE=off GOPATH="$gotmp:/usr/share/gocode" GOCACHE="$gotmp/cache" \
        GOFLAGS= go build -o "$gotmp/vcsim-ferry" vcsim-ferry; then

@@ -1,4 +1,6 @@
-/* ferry local destination: neutral VM spec -> kubevirt.io/v1 VirtualMachine.
+/* ferry destinations: neutral VM spec -> kubevirt.io/v1 VirtualMachine,
+ * shared by the local module (a manifest on disk) and the kubevirt module
+ * (created in a cluster; opts->cluster adds what a cluster VM carries).
  *
  * Keys are emitted in a fixed order (jansson keeps insertion order), so the
  * output is byte-for-byte stable and the golden files mean something.
@@ -10,12 +12,13 @@
 #include <jansson.h>
 
 #include "ferry/error.h"
-#include "local.h"
+#include "common.h"
 
 /* json_object_set_new that remembers failure instead of returning it at
  * every call; allocation failures surface once at the end.
  */
 struct builder {
+  const char *who;                      /* error prefix */
   int failed;
 };
 
@@ -37,7 +40,8 @@ append (struct builder *b, json_t *arr, json_t *value)
  * NULL if absent or empty.  Non-string values are refused.
  */
 static int
-copy_string_map (const json_t *spec, const char *key, json_t **out)
+copy_string_map (const char *who, const json_t *spec, const char *key,
+                 json_t **out)
 {
   const json_t *m = json_object_get (spec, key);
   const char *k;
@@ -47,12 +51,12 @@ copy_string_map (const json_t *spec, const char *key, json_t **out)
   if (m == NULL || json_is_null (m))
     return 0;
   if (!json_is_object (m)) {
-    ferry_error ("local: %s: not an object of strings", key);
+    ferry_error ("%s: %s: not an object of strings", who, key);
     return -1;
   }
   json_object_foreach ((json_t *) m, k, v) {
     if (!json_is_string (v)) {
-      ferry_error ("local: %s.%s: not a string", key, k);
+      ferry_error ("%s: %s.%s: not a string", who, key, k);
       return -1;
     }
   }
@@ -75,7 +79,7 @@ run_strategy (const json_t *spec)
 }
 
 static int
-check_run_strategy (const char *rs)
+check_run_strategy (const char *who, const char *rs)
 {
   static const char *const known[] = {
     "Always", "Halted", "Manual", "RerunOnFailure", "Once", "WaitAsReceiver",
@@ -85,14 +89,15 @@ check_run_strategy (const char *rs)
   for (i = 0; i < sizeof known / sizeof known[0]; ++i)
     if (strcmp (rs, known[i]) == 0)
       return 0;
-  ferry_error ("local: runStrategy \"%s\": unknown (Always, Halted, Manual, RerunOnFailure, Once)",
-               rs);
+  ferry_error ("%s: runStrategy \"%s\": unknown (Always, Halted, Manual, RerunOnFailure, Once)",
+               who, rs);
   return -1;
 }
 
 static json_t *
-firmware (struct builder *b, const json_t *spec)
+firmware (struct builder *b, const json_t *spec, int cluster)
 {
+  const char *serial = json_string_value (json_object_get (spec, "serial"));
   const char *fw = json_string_value (json_object_get (spec, "firmware"));
   const char *uuid = json_string_value (json_object_get (spec, "uuid"));
   json_t *firmware = json_object ();
@@ -109,15 +114,18 @@ firmware (struct builder *b, const json_t *spec)
   put (b, firmware, "bootloader", bootloader);
   if (uuid != NULL && uuid[0] != '\0')
     put (b, firmware, "uuid", json_string (uuid));
+  /* Forklift keeps the source BIOS serial (vSphere: the VM's UUID). */
+  if (cluster && serial != NULL && serial[0] != '\0')
+    put (b, firmware, "serial", json_string (serial));
   return firmware;
 }
 
 static int
 disks_and_volumes (struct builder *b, const json_t *spec, const json_t *volumes,
-                   json_t *disks, json_t *vols)
+                   int data_volumes, json_t *disks, json_t *vols)
 {
   const json_t *spec_disks = json_object_get (spec, "disks");
-  const char *bus = local_compatibility_mode (spec) ? "sata" : "virtio";
+  const char *bus = vmspec_compatibility_mode (spec) ? "sata" : "virtio";
   int any_boot_order = 0;
   const json_t *d;
   size_t i;
@@ -127,7 +135,7 @@ disks_and_volumes (struct builder *b, const json_t *spec, const json_t *volumes,
       any_boot_order = 1;
 
   json_array_foreach (spec_disks, i, d) {
-    const json_t *vol = local_disk_volume (spec, volumes, i);
+    const json_t *vol = vmspec_disk_volume (b->who, spec, volumes, i);
     const char *vname, *serial;
     const json_t *bo;
     json_t *disk, *target, *volume, *pvc;
@@ -135,7 +143,7 @@ disks_and_volumes (struct builder *b, const json_t *spec, const json_t *volumes,
     if (vol == NULL)
       return -1;
     vname = json_string_value (json_object_get (vol, "name"));
-    if (local_check_name ("volume name", vname) == -1)
+    if (vmspec_check_name (b->who, "volume name", vname) == -1)
       return -1;
 
     disk = json_object ();
@@ -146,7 +154,7 @@ disks_and_volumes (struct builder *b, const json_t *spec, const json_t *volumes,
     bo = json_object_get (d, "bootOrder");
     if (json_is_integer (bo)) {
       if (json_integer_value (bo) < 1) {
-        ferry_error ("local: disk %zu: bootOrder must be 1 or more", i);
+        ferry_error ("%s: disk %zu: bootOrder must be 1 or more", b->who, i);
         json_decref (disk);
         return -1;
       }
@@ -164,8 +172,14 @@ disks_and_volumes (struct builder *b, const json_t *spec, const json_t *volumes,
     volume = json_object ();
     pvc = json_object ();
     put (b, volume, "name", json_string (vname));
-    put (b, pvc, "claimName", json_string (vname));
-    put (b, volume, "persistentVolumeClaim", pvc);
+    if (data_volumes) {
+      put (b, pvc, "name", json_string (vname));
+      put (b, volume, "dataVolume", pvc);
+    }
+    else {
+      put (b, pvc, "claimName", json_string (vname));
+      put (b, volume, "persistentVolumeClaim", pvc);
+    }
     append (b, vols, volume);
   }
   return 0;
@@ -175,7 +189,7 @@ static int
 interfaces_and_networks (struct builder *b, const json_t *spec,
                          const char *vm, json_t *ifaces, json_t *networks)
 {
-  const char *model = local_compatibility_mode (spec) ? "e1000e" : "virtio";
+  const char *model = vmspec_compatibility_mode (spec) ? "e1000e" : "virtio";
   const json_t *nic;
   size_t i, n = 0;
   int have_pod = 0;
@@ -188,13 +202,13 @@ interfaces_and_networks (struct builder *b, const json_t *spec,
     char name[32];
 
     if (type == NULL) {
-      ferry_error ("local: VM %s: NIC %zu: target.type missing (pod, multus or ignored)",
-                   vm, i);
+      ferry_error ("%s: VM %s: NIC %zu: target.type missing (pod, multus or ignored)",
+                   b->who, vm, i);
       return -1;
     }
     if (strcmp (type, "ignored") == 0)
       continue;
-    if (mac != NULL && local_check_mac (vm, mac) == -1)
+    if (mac != NULL && vmspec_check_mac (b->who, vm, mac) == -1)
       return -1;
     snprintf (name, sizeof name, "net-%zu", n++);
     iface = json_object ();
@@ -203,8 +217,8 @@ interfaces_and_networks (struct builder *b, const json_t *spec,
     put (b, net, "name", json_string (name));
     if (strcmp (type, "pod") == 0) {
       if (have_pod) {
-        ferry_error ("local: VM %s: NIC %zu: a second NIC mapped to the pod network (KubeVirt allows one)",
-                     vm, i);
+        ferry_error ("%s: VM %s: NIC %zu: a second NIC mapped to the pod network (KubeVirt allows one)",
+                     b->who, vm, i);
         json_decref (iface);
         json_decref (net);
         return -1;
@@ -220,7 +234,8 @@ interfaces_and_networks (struct builder *b, const json_t *spec,
       char *network_name = NULL;
 
       if (tname == NULL || tname[0] == '\0') {
-        ferry_error ("local: VM %s: NIC %zu: multus target without a name", vm, i);
+        ferry_error ("%s: VM %s: NIC %zu: multus target without a name",
+                     b->who, vm, i);
         json_decref (iface);
         json_decref (net);
         json_decref (multus);
@@ -239,8 +254,8 @@ interfaces_and_networks (struct builder *b, const json_t *spec,
       free (network_name);
     }
     else {
-      ferry_error ("local: VM %s: NIC %zu: target.type \"%s\": unknown (pod, multus or ignored)",
-                   vm, i, type);
+      ferry_error ("%s: VM %s: NIC %zu: target.type \"%s\": unknown (pod, multus or ignored)",
+                   b->who, vm, i, type);
       json_decref (iface);
       json_decref (net);
       return -1;
@@ -254,13 +269,45 @@ interfaces_and_networks (struct builder *b, const json_t *spec,
   return 0;
 }
 
-json_t *
-local_kubevirt_vm (const json_t *spec, const json_t *volumes)
+/* What Forklift puts on a VM it creates: the labels it already has
+ * (migration, plan, vmID: the core sets them) plus who created it, and
+ * annotations with the source name and id, kept when the VM is renamed.
+ */
+static int
+cluster_metadata (struct builder *b, const json_t *spec, json_t **labels,
+                  json_t **annotations)
 {
-  struct builder b = { 0 };
+  const char *id = json_string_value (json_object_get (spec, "sourceId"));
+  const char *src = json_string_value (json_object_get (spec, "sourceName"));
+  const char *name = json_string_value (json_object_get (spec, "name"));
+
+  if (*labels == NULL)
+    *labels = json_object ();
+  if (*annotations == NULL)
+    *annotations = json_object ();
+  if (*labels == NULL || *annotations == NULL) {
+    b->failed = 1;
+    return 0;
+  }
+  put (b, *labels, "app.kubernetes.io/created-by", json_string ("ferry"));
+  if (src == NULL || src[0] == '\0')
+    src = name;
+  put (b, *annotations, "openshift.io/display-name", json_string (src));
+  put (b, *annotations, "original-name", json_string (src));
+  if (id != NULL && id[0] != '\0')
+    put (b, *annotations, "original-ID", json_string (id));
+  return 0;
+}
+
+json_t *
+kubevirt_vm_build (const struct kubevirt_vm_options *opts,
+                   const json_t *spec, const json_t *volumes)
+{
+  const char *who = opts->who;
+  struct builder b = { .who = who };
   const char *vm, *ns, *rs, *fw, *machine;
   json_int_t sockets, cores, threads, mib;
-  LOCAL_CLEANUP_JSON json_t *root = NULL;
+  DEST_CLEANUP_JSON json_t *root = NULL;
   json_t *metadata, *vmspec, *template, *tmeta, *tspec, *domain, *cpu;
   json_t *memory, *devices, *disks, *ifaces, *networks, *vols;
   json_t *labels, *annotations, *node_selector;
@@ -268,35 +315,43 @@ local_kubevirt_vm (const json_t *spec, const json_t *volumes)
   char guest[64];
 
   if (!json_is_object (spec)) {
-    ferry_error ("local: VM spec: not an object");
+    ferry_error ("%s: VM spec: not an object", who);
     return NULL;
   }
-  vm = local_vm_name (spec);
+  vm = vmspec_name (who, spec);
   if (vm == NULL)
     return NULL;
-  ns = local_vm_namespace (spec, volumes);
-  if (local_check_name ("namespace", ns) == -1)
+  ns = vmspec_namespace (spec, volumes);
+  if (vmspec_check_name (who, "namespace", ns) == -1)
     return NULL;
-  if (local_cpu_topology (spec, &sockets, &cores, &threads) == -1 ||
-      local_memory_mib (spec, &mib) == -1)
+  if (vmspec_cpu_topology (who, spec, &sockets, &cores, &threads) == -1 ||
+      vmspec_memory_mib (who, spec, &mib) == -1)
     return NULL;
   rs = run_strategy (spec);
-  if (check_run_strategy (rs) == -1)
+  if (check_run_strategy (who, rs) == -1)
     return NULL;
   fw = json_string_value (json_object_get (spec, "firmware"));
   if (fw != NULL && strcmp (fw, "efi") != 0 && strcmp (fw, "bios") != 0) {
-    ferry_error ("local: VM %s: firmware \"%s\": unknown (bios or efi)", vm, fw);
+    ferry_error ("%s: VM %s: firmware \"%s\": unknown (bios or efi)",
+                 who, vm, fw);
     return NULL;
   }
-  if (copy_string_map (spec, "labels", &labels) == -1)
+  if (copy_string_map (who, spec, "labels", &labels) == -1)
     return NULL;
-  if (copy_string_map (spec, "annotations", &annotations) == -1) {
+  if (copy_string_map (who, spec, "annotations", &annotations) == -1) {
     json_decref (labels);
     return NULL;
   }
-  if (copy_string_map (spec, "nodeSelector", &node_selector) == -1) {
+  if (copy_string_map (who, spec, "nodeSelector", &node_selector) == -1) {
     json_decref (labels);
     json_decref (annotations);
+    return NULL;
+  }
+
+  if (opts->cluster && cluster_metadata (&b, spec, &labels, &annotations) == -1) {
+    json_decref (labels);
+    json_decref (annotations);
+    json_decref (node_selector);
     return NULL;
   }
 
@@ -340,7 +395,7 @@ local_kubevirt_vm (const json_t *spec, const json_t *volumes)
     put (&b, domain, "machine", m);
   }
 
-  put (&b, domain, "firmware", firmware (&b, spec));
+  put (&b, domain, "firmware", firmware (&b, spec, opts->cluster));
   if (fw != NULL && strcmp (fw, "efi") == 0 &&
       json_is_true (json_object_get (spec, "secureBoot"))) {
     /* KubeVirt refuses secure boot without SMM. */
@@ -383,7 +438,7 @@ local_kubevirt_vm (const json_t *spec, const json_t *volumes)
   put (&b, vmspec, "template", template);
   put (&b, root, "spec", vmspec);
 
-  if (disks_and_volumes (&b, spec, volumes, disks, vols) == -1 ||
+  if (disks_and_volumes (&b, spec, volumes, opts->cluster, disks, vols) == -1 ||
       interfaces_and_networks (&b, spec, vm, ifaces, networks) == -1)
     return NULL;
   /* No NIC mapped: say so, or KubeVirt would attach a pod interface. */
@@ -397,7 +452,8 @@ local_kubevirt_vm (const json_t *spec, const json_t *volumes)
     json_object_del (tspec, "volumes");
   }
   if (b.failed) {
-    ferry_error ("local: VM %s: building the VirtualMachine: out of memory", vm);
+    ferry_error ("%s: VM %s: building the VirtualMachine: out of memory",
+                 who, vm);
     return NULL;
   }
   {
