@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ferry/vmspec.h"
+#include "child.h"
 #include "conversion.h"
 #include "instance.h"
 
@@ -294,45 +295,13 @@ ferry_internal_conversion_domain_xml (const json_t *spec, const char *const *dis
 
 /* ---- Running a tool ---------------------------------------------------- */
 
-#define LINE_MAX_BYTES 4096
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool
-stop_set (const volatile int *const *stop)
-{
-  for (; stop && *stop; stop++)
-    if (**stop)
-      return true;
-  return false;
-}
-
-/* Hand each complete line of buf to fn; keep a partial one (or flush it). */
+/* An output line of the tool, to cmd->on_line. */
 static void
-split_lines (const struct ferry_conversion_cmd *cmd, char *buf, size_t *used, bool flush)
+pass_line (void *opaque, const char *line)
 {
-  size_t start = 0;
-  for (size_t i = 0; i < *used; i++)
-    if (buf[i] == '\n') {
-      buf[i] = '\0';
-      if (cmd->on_line)
-        cmd->on_line (cmd->opaque, buf + start);
-      start = i + 1;
-    }
-  if (start < *used && (flush || *used - start >= LINE_MAX_BYTES)) {
-    buf[*used] = '\0';
-    if (cmd->on_line)
-      cmd->on_line (cmd->opaque, buf + start);
-    start = *used;
-  }
-  memmove (buf, buf + start, *used - start);
-  *used -= start;
+  const struct ferry_conversion_cmd *cmd = opaque;
+  if (cmd->on_line)
+    cmd->on_line (cmd->opaque, line);
 }
 
 /* environ with cmd->env set over it.  Caller frees the array (not the
@@ -427,8 +396,6 @@ ferry_internal_conversion_exec (const struct ferry_conversion_cmd *cmd,
                                 struct ferry_conversion_status *st)
 {
   const char *prog = cmd->argv[0];
-  char buf[LINE_MAX_BYTES + 1024];
-  size_t used = 0;
   int fds[2];
 
   memset (st, 0, sizeof *st);
@@ -458,60 +425,14 @@ ferry_internal_conversion_exec (const struct ferry_conversion_cmd *cmd,
     supervise (prog, cmd->argv, envp, devnull, fds[1], parent);
   setpgid (pid, pid);                   /* also here: no race with kill below */
   close (fds[1]);
-  int rfd = fds[0];
-  bool open_pipe = true;
-  int64_t deadline = cmd->timeout > 0 ? now_ms () + cmd->timeout * 1000 : 0;
-
-  for (;;) {
-    siginfo_t si = { 0 };
-    if (waitid (P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
-        && si.si_pid == pid)
-      break;                            /* exited; reaped below */
-    if (stop_set (cmd->stop)) {
-      st->stopped = true;
-      break;
-    }
-    int64_t wait_ms = 100;
-    if (deadline) {
-      int64_t left = deadline - now_ms ();
-      if (left <= 0) {
-        st->timed_out = true;
-        break;
-      }
-      if (left < wait_ms)
-        wait_ms = left;
-    }
-    struct pollfd pfd = { .fd = open_pipe ? rfd : -1, .events = POLLIN };
-    int r = poll (&pfd, 1, (int) wait_ms);
-    if (r > 0 && open_pipe) {
-      ssize_t n = read (rfd, buf + used, sizeof buf - used - 1);
-      if (n > 0) {
-        used += (size_t) n;
-        split_lines (cmd, buf, &used, false);
-      }
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-        open_pipe = false;
-    }
-  }
-
-  /* What the tool started (nbdkit, qemu) goes with it. */
-  kill (-pid, SIGKILL);
-  int ws = 0;
-  while (waitpid (pid, &ws, 0) == -1 && errno == EINTR)
-    ;
-  st->wait_status = ws;
-  if (open_pipe) {
-    fcntl (rfd, F_SETFL, O_NONBLOCK);
-    for (;;) {
-      ssize_t n = read (rfd, buf + used, sizeof buf - used - 1);
-      if (n <= 0)
-        break;
-      used += (size_t) n;
-      split_lines (cmd, buf, &used, false);
-    }
-  }
-  split_lines (cmd, buf, &used, true);
-  close (rfd);
+  int64_t deadline = cmd->timeout > 0
+    ? ferry_internal_monotonic_ms () + cmd->timeout * 1000 : 0;
+  struct ferry_child_end end;
+  ferry_internal_child_pump (pid, fds[0], deadline, cmd->stop, pass_line,
+                             (void *) cmd, &end);
+  st->wait_status = end.wait_status;
+  st->stopped = end.stopped;
+  st->timed_out = end.timed_out;
   return 0;
 }
 

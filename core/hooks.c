@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "hooks.h"
 #include "manifest.h"
 
 #define HOOK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define HOOK_LINE_MAX 4000              /* bytes; longer output lines are split */
 #define HOOK_RETRY_PAUSE_MS 1000
 
 const json_t *
@@ -35,14 +35,6 @@ ferry_internal_hook_ref (const json_t *plan_vm, const char *step)
       return h;
   }
   return NULL;
-}
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -147,38 +139,13 @@ struct hook_log {
   const char *kind, *ns, *name, *step;
 };
 
+/* An output line of the hook, to the VM's log. */
 static void
-log_line (const struct hook_log *log, const char *line, size_t len)
+log_line (void *opaque, const char *line)
 {
+  const struct hook_log *log = opaque;
   ferry_log_object (FERRY_LOG_INFO, log->kind, log->ns, log->name,
-                    "%s: %.*s", log->step, (int) len, line);
-}
-
-/* Split buf into lines; a partial last line is kept in buf. */
-static void
-log_output (const struct hook_log *log, char *buf, size_t *used, bool flush)
-{
-  size_t start = 0;
-  for (size_t i = 0; i < *used; i++)
-    if (buf[i] == '\n') {
-      log_line (log, buf + start, i - start);
-      start = i + 1;
-    }
-  if (start < *used && (flush || *used - start >= HOOK_LINE_MAX)) {
-    log_line (log, buf + start, *used - start);
-    start = *used;
-  }
-  memmove (buf, buf + start, *used - start);
-  *used -= start;
-}
-
-static bool
-stop_requested (const volatile int *const *stop)
-{
-  for (; stop && *stop; stop++)
-    if (**stop)
-      return true;
-  return false;
+                    "%s: %s", log->step, line);
 }
 
 /* How one attempt ended. */
@@ -197,8 +164,6 @@ run_attempt (char *const argv[], char *const envp[], const char *dir,
              const struct hook_log *log, struct attempt_result *res)
 {
   int fds[2];
-  char buf[HOOK_LINE_MAX + 512];
-  size_t used = 0;
 
   memset (res, 0, sizeof *res);
   int devnull = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -239,60 +204,12 @@ run_attempt (char *const argv[], char *const envp[], const char *dir,
   setpgid (pid, pid);                   /* also here: no race with kill below */
   close (devnull);
   close (fds[1]);
-  int rfd = fds[0];
-  bool open_pipe = true;
-
-  for (;;) {
-    siginfo_t si = { 0 };
-    if (waitid (P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
-        && si.si_pid == pid)
-      break;                            /* exited; reaped below */
-    if (stop_requested (stop)) {
-      res->stopped = true;
-      break;
-    }
-    int64_t wait_ms = 100;
-    if (deadline) {
-      int64_t left = deadline - now_ms ();
-      if (left <= 0) {
-        res->timed_out = true;
-        break;
-      }
-      if (left < wait_ms)
-        wait_ms = left;
-    }
-    struct pollfd pfd = { .fd = open_pipe ? rfd : -1, .events = POLLIN };
-    int r = poll (&pfd, 1, (int) wait_ms);
-    if (r > 0 && open_pipe) {
-      ssize_t n = read (rfd, buf + used, sizeof buf - used - 1);
-      if (n > 0) {
-        used += (size_t) n;
-        log_output (log, buf, &used, false);
-      }
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-        open_pipe = false;
-    }
-  }
-
-  /* Whatever the hook started goes with it: kill the whole group. */
-  kill (-pid, SIGKILL);
-  int st;
-  while (waitpid (pid, &st, 0) == -1 && errno == EINTR)
-    ;
-  res->status = st;
-  /* Output still in the pipe (its writers are gone now). */
-  if (open_pipe) {
-    fcntl (rfd, F_SETFL, O_NONBLOCK);
-    for (;;) {
-      ssize_t n = read (rfd, buf + used, sizeof buf - used - 1);
-      if (n <= 0)
-        break;
-      used += (size_t) n;
-      log_output (log, buf, &used, false);
-    }
-  }
-  log_output (log, buf, &used, true);
-  close (rfd);
+  struct ferry_child_end end;
+  ferry_internal_child_pump (pid, fds[0], deadline, stop, log_line,
+                             (void *) log, &end);
+  res->status = end.wait_status;
+  res->stopped = end.stopped;
+  res->timed_out = end.timed_out;
   return 0;
 }
 
@@ -458,7 +375,7 @@ ferry_internal_hook_run_stoppable (struct ferry *f, const json_t *plan,
 
   struct hook_log log = { log_kind, log_ns, log_name, step };
   int retries = retries_setting ();
-  int64_t deadline = deadline_s > 0 ? now_ms () + (int64_t) deadline_s * 1000 : 0;
+  int64_t deadline = deadline_s > 0 ? ferry_internal_monotonic_ms () + (int64_t) deadline_s * 1000 : 0;
   struct attempt_result res = { 0 };
   char how[128] = "", limit[64] = "none";
   int attempt;
@@ -471,7 +388,7 @@ ferry_internal_hook_run_stoppable (struct ferry *f, const json_t *plan,
                     sa ? " (serviceAccount is not used locally)" : "",
                     limit, retries + 1);
   for (attempt = 1; attempt <= retries + 1; attempt++) {
-    if (stop_requested (stop)) {
+    if (ferry_internal_stop_requested (stop)) {
       res.stopped = true;
       break;
     }
@@ -493,14 +410,14 @@ ferry_internal_hook_run_stoppable (struct ferry *f, const json_t *plan,
                       attempt, retries + 1);
     if (attempt <= retries) {
       int64_t pause = HOOK_RETRY_PAUSE_MS;
-      if (deadline && deadline - now_ms () < pause)
-        pause = deadline - now_ms ();
+      if (deadline && deadline - ferry_internal_monotonic_ms () < pause)
+        pause = deadline - ferry_internal_monotonic_ms ();
       if (pause > 0) {
         struct timespec ts = { pause / 1000, (pause % 1000) * 1000000 };
         while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
           ;
       }
-      if (deadline && now_ms () >= deadline) {
+      if (deadline && ferry_internal_monotonic_ms () >= deadline) {
         res.timed_out = true;
         break;
       }
