@@ -84,6 +84,15 @@ int cmd_restart (struct cli *cli, int argc, char **argv);
 int cmd_archive (struct cli *cli, int argc, char **argv);
 int cmd_duplicate (struct cli *cli, int argc, char **argv);
 int cmd_serve (struct cli *cli, int argc, char **argv);
+/* --help lines of the verbs that run Migrations (start, run, serve). */
+#define CLI_HELP_PRECOPY_INTERVAL \
+  "      --precopy-interval DURATION\n" \
+  "                       warm: time between precopies, e.g. 90s, 60m, 2h\n" \
+  "                       (default: $FERRY_PRECOPY_INTERVAL, else 60m)\n"
+#define CLI_HELP_OUTPUT_FORMS \
+  "auto (live lines on a terminal, plain\n" \
+  "                       lines otherwise), plain, or json (one JSON object\n" \
+  "                       per line per event)\n"
 /* Progress of running Migrations (progress.c): AUTO is LIVE on a terminal,
  * PLAIN otherwise.
  */

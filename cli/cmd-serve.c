@@ -64,12 +64,8 @@ cmd_serve (struct cli *cli, int argc, char **argv)
               "\n"
               "      --once           exit when no Migration is left to run\n"
               "      --poll SECONDS   how often to look for new Migrations (default: 5)\n"
-              "      --precopy-interval DURATION\n"
-              "                       warm: time between precopies, e.g. 90s, 60m, 2h\n"
-              "                       (default: $FERRY_PRECOPY_INTERVAL, else 60m)\n"
-              "  -o, --output FORM    progress: auto (live lines on a terminal, plain\n"
-              "                       lines otherwise), plain, or json (one JSON object\n"
-              "                       per line per event)\n"
+              CLI_HELP_PRECOPY_INTERVAL
+              "  -o, --output FORM    progress: " CLI_HELP_OUTPUT_FORMS
               "  -h, --help           show this help\n");
       return EXIT_OK;
     default: return cli_usage_error ("serve", "bad option");

@@ -70,9 +70,7 @@ cmd_start (struct cli *cli, int argc, char **argv)
               "  -n, --namespace NS   the plan's namespace (default: default)\n"
               "      --cutover TIME   cutover time for warm migration (RFC 3339)\n"
               "      --wait           run the migration now and show its progress\n"
-              "      --precopy-interval DURATION\n"
-              "                       warm: time between precopies, e.g. 90s, 60m, 2h\n"
-              "                       (default: $FERRY_PRECOPY_INTERVAL, else 60m)\n"
+              CLI_HELP_PRECOPY_INTERVAL
               "  -o, --output FORM    progress with --wait: auto (live lines on a\n"
               "                       terminal, plain lines otherwise), plain, or json\n"
               "                       (one JSON object per line per event)\n"
@@ -133,12 +131,8 @@ cmd_run (struct cli *cli, int argc, char **argv)
               "succeeded are not migrated again.\n"
               "\n"
               "  -n, --namespace NS   the Migration's namespace (default: default)\n"
-              "      --precopy-interval DURATION\n"
-              "                       warm: time between precopies, e.g. 90s, 60m, 2h\n"
-              "                       (default: $FERRY_PRECOPY_INTERVAL, else 60m)\n"
-              "  -o, --output FORM    progress: auto (live lines on a terminal, plain\n"
-              "                       lines otherwise), plain, or json (one JSON object\n"
-              "                       per line per event)\n"
+              CLI_HELP_PRECOPY_INTERVAL
+              "  -o, --output FORM    progress: " CLI_HELP_OUTPUT_FORMS
               "  -h, --help           show this help\n");
       return EXIT_OK;
     default: return cli_usage_error ("run", "bad option");
