@@ -94,8 +94,8 @@ KUBECONFIG="$KUBECONFIG_FILE" kv prov-kubeconfig.json - test
 
 # --- plan validation's questions (validate_targets).
 out=$(kv prov.json "$t/secret.json" validate "$t/targets-bad.json")
-expect_in "$out" '{"type":"DestinationStorageNotValid","category":"Critical","reason":"NotFound","message":"Destination storage class not found.","items":["nope"]}'
-expect_in "$out" '"message":"Destination network not found.","items":["'"$KUBE_NS"'/vlan20","other/absent"]}'
+expect_in "$out" '{"type":"DestinationStorageNotValid","category":"Critical","reason":"NotFound","message":"Destination storage class not found: nope.","items":["nope"]}'
+expect_in "$out" '"message":"Destination network not found: '"$KUBE_NS"'/vlan20, other/absent.","items":["'"$KUBE_NS"'/vlan20","other/absent"]}'
 out=$(kv prov.json "$t/secret.json" validate "$t/targets-nons.json")
 expect_in "$out" '"type":"NamespaceNotValid"'
 expect_in "$out" '"items":["nowhere"]'
