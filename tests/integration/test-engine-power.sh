@@ -74,7 +74,11 @@ for vm in json.load(sys.stdin)["status"]["vms"]:
 done
 
 # 2. Cancel mid-copy: the source comes back on.
-sed -e 's/readDelayMs: "20"}/readDelayMs: "300"}/' -e 's/diskSize: "1048576"/diskSize: "16777216"/' "$w/m.yaml" > "$w/slow.yaml"
+# Under valgrind every ferry command the loop below runs takes seconds: a
+# longer copy keeps the cancel inside it.
+slow_size=16777216
+[ -z "${FERRY_VALGRIND:-}" ] || slow_size=268435456
+sed -e 's/readDelayMs: "20"}/readDelayMs: "300"}/' -e "s/diskSize: \"1048576\"/diskSize: \"$slow_size\"/" "$w/m.yaml" > "$w/slow.yaml"
 ferry apply -f "$w/slow.yaml" >/dev/null
 ferry start p2 -n t --wait > "$w/p2.out" 2>&1 &
 pid=$!
