@@ -9,9 +9,6 @@
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed"; exit 77; }
-if [ -n "${FERRY_VALGRIND:-}" ]; then
-  echo "SKIP: a process killed with SIGKILL cannot be checked by valgrind"; exit 77
-fi
 
 w="$FERRY_STATE_DIR/work"
 mkdir -p "$w"
@@ -57,6 +54,9 @@ m="${m% created}"
 expect_fail ferry start p -n t
 expect_in "$err" "already has a running migration, $m"
 
+# (Part 2 kills the engine with SIGKILL, which valgrind cannot check:
+# under make check-valgrind it is left out and part 3 runs from the start.)
+if [ -z "${FERRY_VALGRIND:-}" ]; then
 # 2. Killed mid-copy: the plan stays Executing; validate keeps it; a new
 #    start is still refused.
 set +e
@@ -72,6 +72,7 @@ ferry validate plan p -n t >/dev/null
 [ "$(plan_col p READY)" = True ] || fail "validate: plan p not ready"
 expect_fail ferry start p -n t
 expect_in "$err" "already has a running migration"
+fi
 
 # 3. Resumed to the end: Succeeded, no longer Executing.
 ferry run "$m" -n t -o plain > "$w/run2.out" 2>&1 || fail "resume failed: $(cat "$w/run2.out")"
