@@ -9,6 +9,7 @@ set -eu
 # conversion tests check no conversion process is left; libguestfs-tools
 # (guestfish, virt-make-fs, libguestfs-test-tool) and debootstrap:
 # tests/make-guest-image.sh and the opt-in real-guest conversion test.
+# curl, openssl, xz-utils: kube-up.sh and the kube/vSphere tests and benches.
 pkgs="
   autoconf automake libtool libltdl-dev pkg-config make gcc g++
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
@@ -19,6 +20,7 @@ pkgs="
   etcd-server
   virt-v2v linux-image-amd64
   procps libguestfs-tools debootstrap
+  curl openssl xz-utils
 "
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$0" "$@"
