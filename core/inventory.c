@@ -111,6 +111,22 @@ sync_once (struct ferry *f, struct ferry_instance *inst,
   return ferry_internal_store_commit (f->store);
 }
 
+/* Watch polls that fail in a row before the watch gives up. */
+#define WATCH_MAX_FAILURES 10
+
+/* Sleep ms, waking early when ferry_migration_stop was called. */
+static void
+watch_sleep (unsigned ms)
+{
+  for (unsigned slept = 0; slept < ms && !ferry_migration_stopping ();
+       slept += 100) {
+    struct timespec ts = { 0, 100 * 1000000L };
+    while (nanosleep (&ts, &ts) == -1 && errno == EINTR
+           && !ferry_migration_stopping ())
+      ;
+  }
+}
+
 int
 ferry_inventory_watch (struct ferry *f, const char *ns, const char *provider,
                        unsigned interval_ms, unsigned max_updates,
@@ -142,15 +158,39 @@ ferry_inventory_watch (struct ferry *f, const char *ns, const char *provider,
   }
   if (fn)
     fn (opaque, 0, state.count);
+  unsigned failures = 0;
   for (unsigned n = 1; !ferry_migration_stopping (); n++) {
     /* The update set a watch returns is never partial: the module reads
      * changed objects whole (see its README); an empty set changes nothing.
      */
     sink.prune = NULL;
     if (sync_once (f, inst, &sink, &state, &version) == -1) {
-      ferry_error_prefix ("inventory watch of provider %s/%s", ns, provider);
-      goto out;
+      /* A slow or lost source must not end a long-running watch: retry
+       * with backoff, from a full sync (with prune), since what was
+       * removed meanwhile is only known that way.
+       */
+      if (++failures >= WATCH_MAX_FAILURES) {
+        ferry_error_prefix ("inventory watch of provider %s/%s (%u failures in a row)",
+                            ns, provider, failures);
+        goto out;
+      }
+      unsigned delay_ms = 1000u << (failures < 6 ? failures - 1 : 5);
+      ferry_log_object (FERRY_LOG_WARN, "provider", ns, provider,
+                        "inventory watch: %s; full sync again in %u s (failure %u of %u)",
+                        ferry_get_error (), delay_ms / 1000, failures,
+                        WATCH_MAX_FAILURES);
+      ferry_warn ("inventory watch of provider %s/%s: %s; retrying in %u s",
+                  ns, provider, ferry_get_error (), delay_ms / 1000);
+      ferry_clear_error ();
+      watch_sleep (delay_ms);
+      free (version);
+      version = NULL;
+      sink.prune = sink_prune;
+      if (sync_once (f, inst, &sink, &state, NULL) == 0)
+        ferry_clear_error ();
+      continue;
     }
+    failures = 0;
     if (state.count > 0) {
       ferry_log_object (FERRY_LOG_INFO, "provider", ns, provider,
                         "inventory watch: %d entities changed", state.count);
@@ -159,13 +199,7 @@ ferry_inventory_watch (struct ferry *f, const char *ns, const char *provider,
     }
     if (max_updates && n >= max_updates)
       break;
-    for (unsigned slept = 0; slept < interval_ms && !ferry_migration_stopping ();
-         slept += 100) {
-      struct timespec ts = { 0, 100 * 1000000L };
-      while (nanosleep (&ts, &ts) == -1 && errno == EINTR
-             && !ferry_migration_stopping ())
-        ;
-    }
+    watch_sleep (interval_ms);
   }
   r = 0;
  out:
