@@ -335,6 +335,8 @@ struct vm_job {
   char *id, *name;                      /* source VM */
   char *host;                           /* "<provider uid>/<host>" */
   unsigned cost;                        /* unfinished disks */
+  unsigned given_back;                  /* of cost, released as each disk
+                                           was copied (the job's thread) */
   enum job_state state;                 /* guarded by engine.lock */
   bool joined;                          /* main thread only */
   pthread_t thread;
@@ -481,6 +483,17 @@ job_save (struct ferry_vm_run *run)
   return r;
 }
 
+/* One disk of the VM copied: its scheduler slot is free for another VM. */
+static void
+job_disk_copied (struct ferry_vm_run *run)
+{
+  struct vm_job *j = run->save_opaque;
+  if (j->given_back < j->cost) {
+    j->given_back++;
+    ferry_internal_sched_release_disks (j->host, 1);
+  }
+}
+
 /* Pass ev on with the plan and Migration filled in. */
 static void
 job_event (void *opaque, const struct ferry_run_event *ev)
@@ -552,7 +565,7 @@ job_thread (void *arg)
       .plan_vm = j->plan_vm, .vm_status = j->vm_status,
       .source = src, .destination = dst, .network_map = nmap, .storage_map = smap,
       .fn = e->fn ? job_event : NULL, .opaque = e,
-      .save = job_save, .save_opaque = j,
+      .save = job_save, .save_opaque = j, .disk_copied = job_disk_copied,
       .abort = &j->abort, .canceled = &j->canceled, .stopping = &stop_flag,
     };
     r = ferry_internal_pipeline_run (&run);
@@ -575,7 +588,7 @@ job_thread (void *arg)
   j->result = r;
   j->state = JOB_DONE;
   pthread_mutex_unlock (&e->lock);
-  ferry_internal_sched_release (j->host, j->cost);
+  ferry_internal_sched_release (j->host, j->cost - j->given_back);
   return NULL;
 }
 
@@ -583,7 +596,7 @@ job_thread (void *arg)
 static void
 poll_cancel (struct engine *e)
 {
-  struct ferry_store_row row = { 0 };
+  CLEANUP_JSON_DECREF json_t *spec = NULL;
   if (!e->poll_store) {
     CLEANUP_FREE char *db = NULL;
     if (asprintf (&db, "%s/ferry.db", e->state_dir) == -1)
@@ -592,16 +605,17 @@ poll_cancel (struct engine *e)
     if (!e->poll_store)
       return;
   }
-  if (ferry_internal_store_get (e->poll_store, "Migration", e->ns, e->name, &row) != 1) {
+  /* The spec alone: the status of a large Migration is megabytes. */
+  if (ferry_internal_store_get_spec (e->poll_store, "Migration", e->ns, e->name,
+                                     &spec) != 1) {
     ferry_debug ("migration %s/%s: poll: %s", e->ns, e->name, ferry_get_error ());
-    ferry_internal_store_row_clear (&row);
     ferry_internal_store_close (e->poll_store);
     e->poll_store = NULL;
     return;
   }
   const json_t *c;
   size_t i;
-  json_array_foreach (json_object_get (row.spec, "cancel"), i, c) {
+  json_array_foreach (json_object_get (spec, "cancel"), i, c) {
     const char *id = json_string_value (json_object_get (c, "id"));
     const char *name = json_string_value (json_object_get (c, "name"));
     for (size_t k = 0; k < e->nr_jobs; k++) {
@@ -615,7 +629,6 @@ poll_cancel (struct engine *e)
       }
     }
   }
-  ferry_internal_store_row_clear (&row);
 }
 
 /* A pending job canceled before it started. */

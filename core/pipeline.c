@@ -562,12 +562,17 @@ ferry_internal_set_time_us (json_t *obj, const char *key, double t)
   json_object_set_new (obj, key, json_string (out));
 }
 
-/* A disk copied: its task records the result, and the status is saved. */
+/* A disk copied: its task records the result, and the status is saved
+ * while other disks still copy (so a crash does not copy it again).  The
+ * last disk's record is stored with the step's completion, which follows
+ * at once: one write less per VM.  opaque: the count of copies not yet
+ * done (size_t).
+ */
 static int
 transfer_done (struct ferry_vm_run *run, struct ferry_disk_copy *c, void *opaque)
 {
   uint64_t cap = (uint64_t) json_integer_value (json_object_get (c->volume, "capacity"));
-  (void) opaque;
+  size_t *left = opaque;
   json_object_set_new (c->task, "done", json_true ());
   /* When this disk's copy ran: the disks of a VM copy at once. */
   ferry_internal_set_time_us (c->task, "copyStarted", c->started);
@@ -583,7 +588,13 @@ transfer_done (struct ferry_vm_run *run, struct ferry_disk_copy *c, void *opaque
                     json_string_value (json_object_get (run->vm_status, "name")),
                     c->disk_id, json_string_value (json_object_get (c->volume, "name")),
                     c->res.bytes_written, c->res.sha256);
-  return run->save (run);
+  if (*left > 0)
+    --*left;
+  if (*left > 0 && run->save (run) == -1)
+    return -1;
+  if (run->disk_copied)
+    run->disk_copied (run);
+  return 0;
 }
 
 /* DiskTransfer (cold): power the source off, then copy every disk into
@@ -643,10 +654,12 @@ step_transfer (struct ferry_vm_run *run, json_t *step)
       .total = cap,
     };
   }
-  if (run->save (run) == -1)
-    return -1;
+  /* Not saved here: the tasks' start is stored with the first disk done
+   * (a crash before it starts them afresh anyway).
+   */
+  size_t left = n;
   int r = ferry_internal_copy_disks (run, step, copies, n, base, total,
-                                     transfer_done, NULL);
+                                     transfer_done, &left);
   ferry_internal_disk_copies_clear (copies, n);
   if (r == 0)
     json_object_set_new (prog, "completed", json_integer ((json_int_t) (total >> 20)));

@@ -25,6 +25,11 @@ struct ferry_vm_run {
   /* Persist the whole Migration status now; -1 on error. */
   int (*save) (struct ferry_vm_run *run);
   void *save_opaque;
+  /* Called (may be NULL) when one of the VM's disks is copied (cold
+   * DiskTransfer, its task marked done): the engine gives that disk's
+   * scheduler slot back before the VM ends.
+   */
+  void (*disk_copied) (struct ferry_vm_run *run);
   /* Set by the engine from other threads (never NULL): abort stops a
    * transfer within a second (ferry_transfer_options.cancel); canceled
    * says the user canceled this VM; stopping that the process is asked

@@ -136,6 +136,17 @@ ferry_internal_sched_release (const char *host, unsigned cost)
 }
 
 void
+ferry_internal_sched_release_disks (const char *host, unsigned n)
+{
+  pthread_mutex_lock (&lock);
+  struct sched_host *h = host_get (host);
+  if (h)
+    h->inflight -= n <= h->inflight ? n : h->inflight;
+  pthread_cond_broadcast (&released);
+  pthread_mutex_unlock (&lock);
+}
+
+void
 ferry_internal_sched_wait (unsigned ms)
 {
   struct timespec ts;

@@ -5,6 +5,8 @@
  * source host admits VMs while in-flight + cost <= limit; a VM that costs
  * more than the limit is admitted only when nothing else runs on its host.
  * A host is a string the caller makes unique: "<provider uid>/<host id>".
+ * A disk's slot is given back when that disk's copy ends, not when its VM
+ * ends (ferry_internal_sched_release_disks).
  *
  * No starvation: a VM that is refused takes a ticket (a process-wide
  * sequence number, kept by the caller in *ticket).  The host is reserved
@@ -42,6 +44,12 @@ unsigned ferry_internal_sched_limit (const json_t *provider_spec);
 bool ferry_internal_sched_try_admit (const char *host, unsigned cost,
                                      unsigned limit, uint64_t *ticket);
 void ferry_internal_sched_release (const char *host, unsigned cost);
+
+/* Part of an admitted VM's cost is given back early (n of its disks are
+ * copied; the VM still runs): in-flight drops by n, the VM stays counted
+ * as running.  Its final ferry_internal_sched_release passes the rest.
+ */
+void ferry_internal_sched_release_disks (const char *host, unsigned n);
 
 /* A refused VM that will not ask again (canceled, stopped, its engine
  * ends): drop its reservation, if it holds one, and forget the ticket.

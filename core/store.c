@@ -35,6 +35,7 @@
 
 enum query {
   Q_GET,
+  Q_GET_SPEC,
   Q_INSERT,
   Q_UPDATE,
   Q_AFTER_UPDATE,
@@ -63,6 +64,8 @@ static const char *const query_sql[Q_COUNT] = {
   [Q_GET] =
   "SELECT " OBJECT_COLUMNS " FROM objects"
   " WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+  [Q_GET_SPEC] =
+  "SELECT spec FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
   [Q_INSERT] =
   "INSERT INTO objects (" OBJECT_COLUMNS ")"
   " VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, ?7, ?8, NULL, ?9)",
@@ -735,6 +738,32 @@ ferry_internal_store_get (struct ferry_store *st, const char *kind,
     return -1;
   }
   if (row_from_stmt (st, s, row) == -1)
+    return -1;
+  return 1;
+}
+
+int
+ferry_internal_store_get_spec (struct ferry_store *st, const char *kind,
+                               const char *ns, const char *name, json_t **spec)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET_SPEC);
+  int r;
+
+  *spec = NULL;
+  if (!s)
+    return -1;
+  if (bind_key (s, kind, ns, name) != SQLITE_OK) {
+    store_error (st, "get spec of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  r = sqlite3_step (s);
+  if (r == SQLITE_DONE)
+    return 0;
+  if (r != SQLITE_ROW) {
+    store_error (st, "get spec of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  if (column_json (st, s, 0, spec, name) == -1)
     return -1;
   return 1;
 }

@@ -80,6 +80,13 @@ int ferry_internal_store_get (struct ferry_store *st, const char *kind,
                               const char *ns, const char *name,
                               struct ferry_store_row *row);
 
+/* Only the spec of an object (no status: cheap for a large Migration);
+ * 1 found (*spec owned by the caller, NULL if none), 0 not found, -1 error.
+ */
+int ferry_internal_store_get_spec (struct ferry_store *st, const char *kind,
+                                   const char *ns, const char *name,
+                                   json_t **spec);
+
 /* Insert a new object: generates uid, sets generation = resource_version = 1
  * and created; writes them back into row.
  */

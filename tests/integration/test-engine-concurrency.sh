@@ -2,9 +2,10 @@
 # The engine's scheduler: two plans on one source host (the null provider's
 # host-1), run together by one `ferry serve --once` with
 # FERRY_MAX_VM_INFLIGHT=2, never have more than 2 disks in flight.  Checked
-# from the per-VM started/completed times (milliseconds) in the Migrations'
-# status: VMs are admitted after the previous ones record their completion,
-# so the intervals [started, completed) never overlap more than 2 disks deep.
+# from each disk's copy times (copyStarted/copyEnded of its DiskTransfer
+# task, microseconds) in the Migrations' status: a disk's slot is taken
+# when its VM is admitted and given back when that disk's copy ends (not
+# when its VM ends), so the copy intervals never overlap more than 2 deep.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed"; exit 77; }
@@ -40,9 +41,12 @@ for f in sys.argv[1:]:
     assert len(m["status"]["vms"]) == 4
     for vm in m["status"]["vms"]:
         assert vm["phase"] == "Completed", vm["name"]
-        disks = len(vm["volumes"])
-        ev.append((t(vm["started"]), 1, disks, vm["name"]))
-        ev.append((t(vm["completed"]), 0, -disks, vm["name"]))
+        tasks = [task for step in vm["pipeline"] if step["name"] == "DiskTransfer"
+                 for task in step["tasks"]]
+        assert len(tasks) == len(vm["volumes"]), vm["name"]
+        for task in tasks:
+            ev.append((t(task["copyStarted"]), 1, 1, vm["name"]))
+            ev.append((t(task["copyEnded"]), 0, -1, vm["name"]))
 ev.sort()                # at equal times a completion (0) comes before a start (1)
 inflight = peak = 0
 for when, kind, d, name in ev:

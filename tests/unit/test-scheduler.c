@@ -131,6 +131,50 @@ test_withdraw (void **state)
   assert_int_equal (ferry_internal_sched_inflight ("p/withdraw"), 4);
 }
 
+/* A disk's slot comes back when that disk is copied, before its VM ends:
+ * another VM fits sooner; the VM's final release passes only the rest; a
+ * reservation still holds against small VMs meanwhile.
+ */
+static void
+test_disk_slots_early (void **state)
+{
+  uint64_t a = 0, b = 0, c = 0, big = 0;
+  assert_true (ferry_internal_sched_try_admit ("p/early", 3, 4, &a));
+  assert_false (ferry_internal_sched_try_admit ("p/early", 2, 4, &b));
+  ferry_internal_sched_release_disks ("p/early", 1);    /* one of a's disks */
+  assert_int_equal (ferry_internal_sched_inflight ("p/early"), 2);
+  assert_true (ferry_internal_sched_try_admit ("p/early", 2, 4, &b));
+  assert_int_equal (ferry_internal_sched_inflight ("p/early"), 4);
+  ferry_internal_sched_release ("p/early", 3 - 1);      /* a ends */
+  assert_int_equal (ferry_internal_sched_inflight ("p/early"), 2);
+
+  /* b (2 disks) runs; big (3) is refused and reserves the host. */
+  assert_false (ferry_internal_sched_try_admit ("p/early", 3, 4, &big));
+  assert_int_equal (ferry_internal_sched_reserved ("p/early"), big);
+  ferry_internal_sched_release_disks ("p/early", 1);
+  /* 1 in flight: c would fit, but the host is reserved for big, which
+   * now fits too (1 + 3 <= 4).
+   */
+  assert_false (ferry_internal_sched_try_admit ("p/early", 1, 4, &c));
+  assert_true (ferry_internal_sched_try_admit ("p/early", 3, 4, &big));
+  assert_int_equal (ferry_internal_sched_reserved ("p/early"), 0);
+  assert_int_equal (ferry_internal_sched_inflight ("p/early"), 4);
+  assert_false (ferry_internal_sched_try_admit ("p/early", 1, 4, &c));
+
+  /* A VM over the limit runs alone until its disks drain below it. */
+  ferry_internal_sched_release ("p/early", 1);          /* b ends */
+  ferry_internal_sched_release ("p/early", 3);          /* big ends */
+  uint64_t huge = 0, d = 0;
+  assert_true (ferry_internal_sched_try_admit ("p/early2", 5, 3, &huge));
+  assert_false (ferry_internal_sched_try_admit ("p/early2", 1, 3, &d));
+  ferry_internal_sched_release_disks ("p/early2", 2);   /* 3 left: full */
+  assert_false (ferry_internal_sched_try_admit ("p/early2", 1, 3, &d));
+  ferry_internal_sched_release_disks ("p/early2", 1);   /* 2 left */
+  assert_true (ferry_internal_sched_try_admit ("p/early2", 1, 3, &d));
+  ferry_internal_sched_release ("p/early2", 5 - 3);
+  assert_int_equal (ferry_internal_sched_inflight ("p/early2"), 1);
+}
+
 int
 main (void)
 {
@@ -140,6 +184,7 @@ main (void)
     cmocka_unit_test (test_no_starvation),
     cmocka_unit_test (test_oldest_ticket_wins),
     cmocka_unit_test (test_withdraw),
+    cmocka_unit_test (test_disk_slots_early),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
