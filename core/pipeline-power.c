@@ -22,18 +22,6 @@
 #define POWER_OFF_DEADLINE 300          /* seconds to wait for "off" */
 #define POWER_POLL_MS 100
 
-static const char *
-vm_name (const struct ferry_vm_run *run)
-{
-  return json_string_value (json_object_get (run->vm_status, "name"));
-}
-
-static const char *
-vm_id (const struct ferry_vm_run *run)
-{
-  return json_string_value (json_object_get (run->vm_status, "id"));
-}
-
 /* The provider can tell and change the power state. */
 static bool
 can_power (const struct ferry_vm_run *run)
@@ -73,9 +61,9 @@ ferry_internal_source_power_off (struct ferry_vm_run *run)
   if (json_object_get (off, "completed"))
     return 0;                           /* done in an earlier run */
 
-  int state = p->power_state (h, vm_id (run));
+  int state = p->power_state (h, ferry_internal_run_vm_id (run));
   if (state == -1) {
-    ferry_error_prefix ("VM %s: power state", vm_name (run));
+    ferry_error_prefix ("VM %s: power state", ferry_internal_run_vm_name (run));
     return -1;
   }
   if (!json_object_get (run->vm_status, "restorePowerState"))
@@ -90,28 +78,28 @@ ferry_internal_source_power_off (struct ferry_vm_run *run)
     if (run->save (run) == -1)
       return -1;
     ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
-                      "vm %s: powering the source off (it was %s)", vm_name (run),
+                      "vm %s: powering the source off (it was %s)", ferry_internal_run_vm_name (run),
                       state_name (state));
-    if (p->power_off (h, vm_id (run)) == -1) {
-      ferry_error_prefix ("VM %s: power off the source", vm_name (run));
+    if (p->power_off (h, ferry_internal_run_vm_id (run)) == -1) {
+      ferry_error_prefix ("VM %s: power off the source", ferry_internal_run_vm_name (run));
       return -1;
     }
     struct timespec t0, t;
     clock_gettime (CLOCK_MONOTONIC, &t0);
-    while ((state = p->power_state (h, vm_id (run))) != FERRY_POWER_OFF) {
+    while ((state = p->power_state (h, ferry_internal_run_vm_id (run))) != FERRY_POWER_OFF) {
       if (state == -1) {
-        ferry_error_prefix ("VM %s: power state after power off", vm_name (run));
+        ferry_error_prefix ("VM %s: power state after power off", ferry_internal_run_vm_name (run));
         return -1;
       }
       if (*run->abort) {
         ferry_error ("VM %s: stopped while waiting for the source to power off",
-                     vm_name (run));
+                     ferry_internal_run_vm_name (run));
         return -1;
       }
       clock_gettime (CLOCK_MONOTONIC, &t);
       if (t.tv_sec - t0.tv_sec > POWER_OFF_DEADLINE) {
         ferry_error ("VM %s: the source is still %s %d seconds after power off",
-                     vm_name (run), state_name (state), POWER_OFF_DEADLINE);
+                     ferry_internal_run_vm_name (run), state_name (state), POWER_OFF_DEADLINE);
         return -1;
       }
       sleep_ms (POWER_POLL_MS);
@@ -151,22 +139,22 @@ ferry_internal_source_power_restore (struct ferry_vm_run *run)
   if (target_created (run)) {
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
                       "vm %s: the target VM was created, so the source stays off",
-                      vm_name (run));
+                      ferry_internal_run_vm_name (run));
     return;
   }
-  int state = p->power_state (h, vm_id (run));
+  int state = p->power_state (h, ferry_internal_run_vm_id (run));
   if (state == FERRY_POWER_ON)
     return;                             /* it never went off */
-  if (p->power_on (h, vm_id (run)) == -1) {
+  if (p->power_on (h, ferry_internal_run_vm_id (run)) == -1) {
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
                       "vm %s: could not power the source on again: %s",
-                      vm_name (run), ferry_get_error ());
+                      ferry_internal_run_vm_name (run), ferry_get_error ());
     return;
   }
   ferry_internal_set_now_ms (run->vm_status, "sourcePowerRestored");
   ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
                     "vm %s: source powered on again (its state before the migration)",
-                    vm_name (run));
+                    ferry_internal_run_vm_name (run));
 }
 
 const char *
@@ -191,10 +179,10 @@ ferry_internal_target_power_on (struct ferry_vm_run *run)
   if (d->vm_power_on (run->destination->handle,
                       json_string_value (json_object_get (spec, FERRY_VMSPEC_NAMESPACE)),
                       json_string_value (json_object_get (spec, FERRY_VMSPEC_NAME))) == -1) {
-    ferry_error_prefix ("VM %s: power on the target", vm_name (run));
+    ferry_error_prefix ("VM %s: power on the target", ferry_internal_run_vm_name (run));
     return -1;
   }
   ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
-                    "vm %s: target powered on, as the source was", vm_name (run));
+                    "vm %s: target powered on, as the source was", ferry_internal_run_vm_name (run));
   return 0;
 }

@@ -214,18 +214,6 @@ wait_ms (struct ferry_vm_run *run, double ms)
 
 /* ---- Status ----------------------------------------------------------- */
 
-static const char *
-vm_name (const struct ferry_vm_run *run)
-{
-  return json_string_value (json_object_get (run->vm_status, "name"));
-}
-
-static const char *
-vm_id (const struct ferry_vm_run *run)
-{
-  return json_string_value (json_object_get (run->vm_status, "id"));
-}
-
 static json_t *
 warm_status (struct ferry_vm_run *run)
 {
@@ -302,19 +290,19 @@ remove_snapshot (struct ferry_vm_run *run, json_t *pc)
     return;
   if (!p->snapshot_remove) {
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
-                      "vm %s: the provider cannot remove snapshot %s", vm_name (run), sid);
+                      "vm %s: the provider cannot remove snapshot %s", ferry_internal_run_vm_name (run), sid);
     json_object_set_new (pc, "snapshotRemoveError", json_string ("not supported"));
     return;
   }
-  if (p->snapshot_remove (run->source->handle, vm_id (run), sid) == -1) {
+  if (p->snapshot_remove (run->source->handle, ferry_internal_run_vm_id (run), sid) == -1) {
     ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
-                      "vm %s: remove snapshot %s: %s", vm_name (run), sid, ferry_get_error ());
+                      "vm %s: remove snapshot %s: %s", ferry_internal_run_vm_name (run), sid, ferry_get_error ());
     json_object_set_new (pc, "snapshotRemoveError", json_string (ferry_get_error ()));
     return;
   }
   ferry_internal_set_time_us (pc, "snapshotRemoved", now_s ());
   ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
-                    "vm %s: snapshot %s removed", vm_name (run), sid);
+                    "vm %s: snapshot %s removed", ferry_internal_run_vm_name (run), sid);
 }
 
 /* Remove the snapshots of every precopy before keep (NULL: all). */
@@ -430,8 +418,8 @@ precopy_once (struct ferry_vm_run *run, json_t *step, bool final)
   }
   if (!json_object_get (pc, "snapshot")) {
     char *sid = NULL;
-    if (p->snapshot_create (h, vm_id (run), &sid) == -1) {
-      ferry_error_prefix ("VM %s: snapshot", vm_name (run));
+    if (p->snapshot_create (h, ferry_internal_run_vm_id (run), &sid) == -1) {
+      ferry_error_prefix ("VM %s: snapshot", ferry_internal_run_vm_name (run));
       return -1;
     }
     json_object_set_new (pc, "snapshot", json_string (sid));
@@ -452,7 +440,7 @@ precopy_once (struct ferry_vm_run *run, json_t *step, bool final)
   size_t i;
 
   if (!copies || !change_ids || !lists) {
-    ferry_error_errno (ENOMEM, "VM %s: precopy", vm_name (run));
+    ferry_error_errno (ENOMEM, "VM %s: precopy", ferry_internal_run_vm_name (run));
     return -1;
   }
   json_array_foreach (volumes, i, vol) {
@@ -461,9 +449,9 @@ precopy_once (struct ferry_vm_run *run, json_t *step, bool final)
       continue;                         /* copied before a crash */
     const char *base = last_delta (w, disk);
     char *cid = NULL;
-    if (p->changed_extents (h, vm_id (run), disk, sid, base, collect_extent,
+    if (p->changed_extents (h, ferry_internal_run_vm_id (run), disk, sid, base, collect_extent,
                             &lists[n], &cid) == -1) {
-      ferry_error_prefix ("VM %s disk %s: changed extents since %s", vm_name (run), disk,
+      ferry_error_prefix ("VM %s disk %s: changed extents since %s", ferry_internal_run_vm_name (run), disk,
                           base ? base : "the start");
       goto out;
     }
@@ -510,7 +498,7 @@ precopy_once (struct ferry_vm_run *run, json_t *step, bool final)
     goto out;
   ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
                     "vm %s: %sprecopy %" JSON_INTEGER_FORMAT " done from %s: %" PRIu64
-                    " bytes in %.3f s", vm_name (run), final ? "final " : "",
+                    " bytes in %.3f s", ferry_internal_run_vm_name (run), final ? "final " : "",
                     counter (w, "successes"), sid,
                     (uint64_t) json_integer_value (json_object_get (pc, "bytes")), t1 - t0);
   /* The previous snapshot is no longer needed. */
@@ -559,7 +547,7 @@ precopy_failed (struct ferry_vm_run *run, double *retry_ms)
   ferry_internal_set_time_us (w, "nextPrecopyAt", now_s () + ms / 1000.0);
   ferry_log_object (FERRY_LOG_WARN, "migration", run->ns, run->migration,
                     "vm %s: precopy failed (%d in a row, retry in %.1f s): %s",
-                    vm_name (run), (int) n, ms / 1000.0, why ? why : "failed");
+                    ferry_internal_run_vm_name (run), (int) n, ms / 1000.0, why ? why : "failed");
   ferry_internal_pipeline_emit (run, "DiskTransfer", "Running", 0, 0, 0, why);
   return run->save (run) == -1 ? -1 : 0;
 }
@@ -605,7 +593,7 @@ ferry_internal_step_precopy (struct ferry_vm_run *run, json_t *step)
   for (;;) {
     double cut = 0, next = 0, now;
     if (*run->canceled || *run->stopping || *run->abort) {
-      ferry_error ("VM %s: %s", vm_name (run), *run->canceled ? "canceled" : "stopped");
+      ferry_error ("VM %s: %s", ferry_internal_run_vm_name (run), *run->canceled ? "canceled" : "stopped");
       return -1;
     }
     int has_cut = read_cutover (run, &cut);
@@ -615,7 +603,7 @@ ferry_internal_step_precopy (struct ferry_vm_run *run, json_t *step)
     if (!unfinished_precopy (w) && any_precopy_ended (w) && has_cut == 1 && now >= cut) {
       ferry_log_object (FERRY_LOG_INFO, "migration", run->ns, run->migration,
                         "vm %s: cutover time reached after %" JSON_INTEGER_FORMAT " precopies",
-                        vm_name (run), counter (w, "successes"));
+                        ferry_internal_run_vm_name (run), counter (w, "successes"));
       return 0;
     }
     const char *next_at = json_string_value (json_object_get (w, "nextPrecopyAt"));

@@ -40,6 +40,19 @@ struct ferry_vm_run {
   const volatile int *stopping;
 };
 
+/* The VM's source name and id, as its status holds them (borrowed). */
+static inline const char *
+ferry_internal_run_vm_name (const struct ferry_vm_run *run)
+{
+  return json_string_value (json_object_get (run->vm_status, "name"));
+}
+
+static inline const char *
+ferry_internal_run_vm_id (const struct ferry_vm_run *run)
+{
+  return json_string_value (json_object_get (run->vm_status, "id"));
+}
+
 /* What ferry_internal_pipeline_run returns besides 0 and -1. */
 #define FERRY_PIPELINE_CANCELED 1       /* VM canceled, destination cleaned */
 #define FERRY_PIPELINE_STOPPED 2        /* interrupted, resumable */
