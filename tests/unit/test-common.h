@@ -78,6 +78,42 @@ test_srcdir (void)
 #endif
 }
 
+/* tests/data/SUB/FILE under the source directory ("../.." when run by
+ * hand from tests/).  Caller frees.
+ */
+static inline char *
+test_data_path (const char *sub, const char *file)
+{
+  const char *top = test_srcdir ();
+  char *p;
+
+  assert_true (asprintf (&p, "%s/tests/data/%s/%s", top ? top : "../..", sub, file) > 0);
+  return p;
+}
+
+/* The whole of a text file, NUL-terminated (caller frees), or NULL when
+ * it cannot be opened.
+ */
+static inline char *
+test_read_text (const char *path)
+{
+  FILE *fp = fopen (path, "rb");
+  char *buf;
+  long len;
+
+  if (fp == NULL)
+    return NULL;
+  assert_int_equal (fseek (fp, 0, SEEK_END), 0);
+  len = ftell (fp);
+  rewind (fp);
+  buf = malloc ((size_t) len + 1);
+  assert_non_null (buf);
+  assert_int_equal (fread (buf, 1, (size_t) len, fp), (size_t) len);
+  buf[len] = '\0';
+  fclose (fp);
+  return buf;
+}
+
 /* ---- temporary directories and fixtures --------------------------------- */
 
 #define TEST_DIR_MAX 64

@@ -25,40 +25,6 @@ static const char *const cases[] = {
   "efi-no-secureboot",
 };
 
-static char *
-data_path (const char *file)
-{
-  const char *top = getenv ("abs_top_srcdir");
-  char *p;
-
-  if (top == NULL)
-    top = getenv ("FERRY_SRCDIR");
-  if (top == NULL)
-    top = "../..";
-  assert_true (asprintf (&p, "%s/tests/data/vmspec/%s", top, file) > 0);
-  return p;
-}
-
-static char *
-read_text (const char *path)
-{
-  FILE *fp = fopen (path, "rb");
-  char *buf;
-  long len;
-
-  if (fp == NULL)
-    return NULL;
-  assert_int_equal (fseek (fp, 0, SEEK_END), 0);
-  len = ftell (fp);
-  rewind (fp);
-  buf = malloc ((size_t) len + 1);
-  assert_non_null (buf);
-  assert_int_equal (fread (buf, 1, (size_t) len, fp), (size_t) len);
-  buf[len] = '\0';
-  fclose (fp);
-  return buf;
-}
-
 /* The volumes the engine hands over: plan labels, a StorageMap entry. */
 static json_t *
 volumes_for (const json_t *spec)
@@ -99,7 +65,7 @@ test_golden (void **state)
   size_t i;
 
   assert_true (asprintf (&file, "%s.json", name) > 0);
-  path = data_path (file);
+  path = test_data_path ("vmspec", file);
   spec = json_load_file (path, 0, &err);
   if (spec == NULL)
     fail_msg ("%s:%d: %s", path, err.line, err.text);
@@ -126,7 +92,7 @@ test_golden (void **state)
   assert_non_null (text);
 
   assert_true (asprintf (&file, "%s.kubevirt.json", name) > 0);
-  path = data_path (file);
+  path = test_data_path ("vmspec", file);
   {
     char *with_nl;
     assert_true (asprintf (&with_nl, "%s\n", text) > 0);
@@ -141,7 +107,7 @@ test_golden (void **state)
     fprintf (stderr, "regenerated %s\n", path);
   }
   else {
-    expected = read_text (path);
+    expected = test_read_text (path);
     if (expected == NULL)
       fail_msg ("%s: missing; run with FERRY_REGENERATE=1 to create it", path);
     if (strcmp (expected, text) != 0) {

@@ -13,6 +13,8 @@
  */
 #include <config.h>
 
+#include "unit/test-common.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -44,40 +46,6 @@ static const struct golden_case cases[] = {
   { "efi-no-secureboot", "raw" },
 };
 
-static char *
-data_path (const char *file)
-{
-  const char *top = getenv ("abs_top_srcdir");
-  char *p;
-
-  if (top == NULL)
-    top = getenv ("FERRY_SRCDIR");
-  if (top == NULL)
-    top = "../..";                      /* run by hand from tests/ */
-  assert_true (asprintf (&p, "%s/tests/data/vmspec/%s", top, file) > 0);
-  return p;
-}
-
-static char *
-read_text (const char *path)
-{
-  FILE *fp = fopen (path, "rb");
-  char *buf;
-  long len;
-
-  if (fp == NULL)
-    return NULL;
-  assert_int_equal (fseek (fp, 0, SEEK_END), 0);
-  len = ftell (fp);
-  rewind (fp);
-  buf = malloc ((size_t) len + 1);
-  assert_non_null (buf);
-  assert_int_equal (fread (buf, 1, (size_t) len, fp), (size_t) len);
-  buf[len] = '\0';
-  fclose (fp);
-  return buf;
-}
-
 static void
 write_text (const char *path, const char *text)
 {
@@ -92,7 +60,7 @@ write_text (const char *path, const char *text)
 static void
 check_golden (const char *file, const char *actual)
 {
-  char *path = data_path (file);
+  char *path = test_data_path ("vmspec", file);
   const char *regen = getenv ("FERRY_REGENERATE");
   char *expected;
 
@@ -102,7 +70,7 @@ check_golden (const char *file, const char *actual)
     free (path);
     return;
   }
-  expected = read_text (path);
+  expected = test_read_text (path);
   if (expected == NULL)
     fail_msg ("%s: missing; run with FERRY_REGENERATE=1 to create it", path);
   if (strcmp (expected, actual) != 0) {
@@ -117,7 +85,7 @@ check_golden (const char *file, const char *actual)
 static json_t *
 load_json (const char *file)
 {
-  char *path = data_path (file);
+  char *path = test_data_path ("vmspec", file);
   json_error_t err;
   json_t *j = json_load_file (path, 0, &err);
 
