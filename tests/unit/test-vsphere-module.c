@@ -417,6 +417,24 @@ test_power_and_disk (void **state)
     assert_memory_equal (a, b, size);
     assert_int_equal (src->ops->pread (src, b, 4096, size - 4096), 0);
     assert_memory_equal (a + size - 4096, b, 4096);
+
+    /* The datastore file vanishes in the middle of the copy (the
+     * datastore unmounted, the file deleted): the read fails with an
+     * error naming the file, rather than returning anything.
+     */
+    char *gone;
+    assert_true (asprintf (&gone, "%s.gone", flat) > 0);
+    assert_int_equal (rename (flat, gone), 0);
+    memset (b, 0xaa, 4096);
+    int r = src->ops->pread (src, b, 4096, 0);
+    fprintf (stderr, "vanished datastore file: pread = %d: %s\n", r, ferry_get_error ());
+    assert_int_equal (rename (gone, flat), 0);
+    free (gone);
+    assert_int_equal (r, -1);
+    {
+      const char *base = strrchr (flat, '/');
+      assert_non_null (strstr (ferry_get_error (), base ? base + 1 : flat));
+    }
     free (a);
     free (b);
   }
