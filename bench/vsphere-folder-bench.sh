@@ -57,27 +57,8 @@ base="${VCSIM_URL%/sdk}"
 url="$base/folder/$rel?dcPath=DC0&dsName=$ds"
 
 { vcsim_manifests vc
+vcsim_host_maps vc "$ds"
 cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
-    - source: {name: DC0_DVPG0}
-      destination: {type: pod}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map:
-    - source: {name: $ds}
-      destination: {storageClass: local}
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan

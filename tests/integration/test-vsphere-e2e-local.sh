@@ -18,27 +18,8 @@ w="$FERRY_STATE_DIR/work"
 mkdir -p "$w"
 
 { vcsim_manifests vc
+vcsim_host_maps vc
 cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
-    - source: {name: DC0_DVPG0}
-      destination: {type: pod}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map:
-    - source: {name: LocalDS_0}
-      destination: {storageClass: local}
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan

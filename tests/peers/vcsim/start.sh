@@ -68,3 +68,32 @@ vcsim_manifests () {
   printf 'metadata: {name: %s, namespace: default}\n' "$1"
   printf 'spec:\n  type: vsphere\n  url: %s\n  secret: {name: %s, namespace: default}\n' "$VCSIM_URL" "$1"
 }
+
+# vcsim_host_maps PROVIDER [DATASTORE]: NetworkMap "net" (both simulator
+# networks to the pod network) and StorageMap "storage" (DATASTORE,
+# default LocalDS_0) from PROVIDER to the local "host" destination, each
+# document after a "---".
+vcsim_host_maps () {
+  cat <<YAML
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: NetworkMap
+metadata: {name: net, namespace: default}
+spec:
+  provider: {source: {name: $1, namespace: default}, destination: {name: host, namespace: default}}
+  map:
+    - source: {name: VM Network}
+      destination: {type: pod}
+    - source: {name: DC0_DVPG0}
+      destination: {type: pod}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: StorageMap
+metadata: {name: storage, namespace: default}
+spec:
+  provider: {source: {name: $1, namespace: default}, destination: {name: host, namespace: default}}
+  map:
+    - source: {name: ${2:-LocalDS_0}}
+      destination: {storageClass: local}
+YAML
+}
