@@ -28,6 +28,7 @@ FERRY_STATE_DIR=$dir/state
 export FERRY_STATE_DIR
 trap 'sh "$src/tests/peers/kube/kube-env.sh" stop "$dir/kube"; rm -rf "$dir"' EXIT
 ferry () { "$build/run" "$build/cli/ferry" "$@"; }
+. "$src/tests/ova-manifests.sh"
 kc () { python3 "$src/tests/peers/kube/kubeclient.py" "$@"; }
 now () { date +%s.%N; }
 
@@ -85,30 +86,10 @@ spec:
   url: $KUBE_URL
   secret: {name: cluster, namespace: default}
   settings: {cdiUploadAPIURL: "$UPLOAD_API_URL"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: default}
-stringData: {url: $dir/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: default}
-spec: {type: ova, url: $dir/source, secret: {name: ova, namespace: default}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: default}
-spec:
-  provider: {source: {name: ova, namespace: default}, destination: {name: cluster, namespace: default}}
-  map: [{source: {name: VM Network}, destination: {type: pod}}]
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: default}
-spec:
-  provider: {source: {name: ova, namespace: default}, destination: {name: cluster, namespace: default}}
-  map: [{source: {name: Dummy storage for source provider ova}, destination: {storageClass: standard}}]
+YAML
+  echo ---
+  ova_manifests default "$dir/source" cluster "{type: pod}" "{storageClass: standard}"
+  cat <<YAML
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan

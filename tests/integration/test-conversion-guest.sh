@@ -15,6 +15,7 @@
 # the OVA's disk is untouched.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
+. "$abs_top_srcdir/tests/ova-manifests.sh"
 img="${FERRY_TEST_GUEST_IMAGE:-}"
 [ -n "$img" ] || {
   echo "SKIP: set FERRY_TEST_GUEST_IMAGE to a Linux guest's raw image (tests/make-guest-image.sh OUT.img makes one)"
@@ -71,30 +72,8 @@ OVF
 ( cd "$w/ova" && tar --format=ustar -cf "$w/source/guest.ova" guest.ovf guest-disk1.vmdk )
 ova_sum="$(sha256sum < "$w/source/guest.ova")"
 
-cat > "$w/m.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: t}
-stringData: {url: $w/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: t}
-spec: {type: ova, url: $w/source, secret: {name: ova, namespace: t}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: t}
-spec:
-  provider: {source: {name: ova, namespace: t}, destination: {name: host, namespace: t}}
-  map: [{source: {name: VM Network}, destination: {type: pod}}]
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: t}
-spec:
-  provider: {source: {name: ova, namespace: t}, destination: {name: host, namespace: t}}
-  map: [{source: {name: Dummy storage for source provider ova}, destination: {storageClass: local}}]
+{ ova_manifests t "$w/source" host
+cat <<YAML
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan
@@ -106,6 +85,7 @@ spec:
   pvcNameTemplate: "{{.TargetVmName}}-d{{.DiskIndex}}"
   vms: [{name: guest}]
 YAML
+} > "$w/m.yaml"
 ferry apply -f "$w/m.yaml" >/dev/null
 ferry inventory refresh --provider ova -n t >/dev/null
 dest="$FERRY_STATE_DIR/local/out/guest"

@@ -19,6 +19,7 @@
 # says otherwise (qemu under KVM aborts on some CI machines).
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
+. "$abs_top_srcdir/tests/ova-manifests.sh"
 for p in qemu-img qemu-nbd python3 pgrep; do
   command -v $p >/dev/null 2>&1 || { echo "SKIP: $p not installed"; exit 77; }
 done
@@ -34,35 +35,13 @@ mkdir -p "$w/source"
 sh "$abs_top_srcdir/tests/make-ova.sh" "$w/build" solo >/dev/null
 mv "$w/build/solo.ova" "$w/source/"
 
-cat > "$w/m.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: t}
-stringData: {url: $w/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: t}
-spec: {type: ova, url: $w/source, secret: {name: ova, namespace: t}}
+{ ova_manifests t "$w/source" host
+cat <<YAML
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Provider
 metadata: {name: nofiles, namespace: t}
 spec: {type: "null", secret: {name: ova, namespace: t}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: t}
-spec:
-  provider: {source: {name: ova, namespace: t}, destination: {name: host, namespace: t}}
-  map: [{source: {name: VM Network}, destination: {type: pod}}]
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: t}
-spec:
-  provider: {source: {name: ova, namespace: t}, destination: {name: host, namespace: t}}
-  map: [{source: {name: Dummy storage for source provider ova}, destination: {storageClass: local}}]
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan
@@ -104,6 +83,7 @@ spec:
   targetNamespace: out
   vms: [{name: solo}]
 YAML
+} > "$w/m.yaml"
 ferry apply -f "$w/m.yaml" >/dev/null
 ferry inventory refresh --provider ova -n t >/dev/null
 

@@ -5,6 +5,7 @@
 # local destination.  Every output disk must be byte-identical to its source
 # (qemu-img compare) and the SHA-256 ferry records must be that of the source.
 . "$abs_top_srcdir/tests/functions.sh"
+. "$abs_top_srcdir/tests/ova-manifests.sh"
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed"; exit 77; }
 command -v qemu-nbd >/dev/null 2>&1 || { echo "SKIP: qemu-nbd not installed"; exit 77; }
 
@@ -14,37 +15,8 @@ MAKE_OVA_TWO_VMS=1 sh "$abs_top_srcdir/tests/make-ova.sh" "$w/build" pair >/dev/
 sh "$abs_top_srcdir/tests/make-ova.sh" "$w/build" solo >/dev/null
 mv "$w/build/pair.ova" "$w/build/solo.ova" "$w/source/"
 
-cat > "$w/manifests.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: e2e}
-stringData: {url: $w/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: e2e}
-spec:
-  type: ova
-  url: $w/source
-  secret: {name: ova, namespace: e2e}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: e2e}
-spec:
-  provider: {source: {name: ova, namespace: e2e}, destination: {name: host, namespace: e2e}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: e2e}
-spec:
-  provider: {source: {name: ova, namespace: e2e}, destination: {name: host, namespace: e2e}}
-  map:
-    - source: {name: Dummy storage for source provider ova}
-      destination: {storageClass: local}
+{ ova_manifests e2e "$w/source" host
+cat <<YAML
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan
@@ -61,6 +33,7 @@ spec:
     - name: solo
       targetName: solo-renamed
 YAML
+} > "$w/manifests.yaml"
 ferry apply -f "$w/manifests.yaml" >/dev/null
 ferry inventory refresh --provider ova -n e2e >/dev/null
 vms="$(ferry inventory vms --provider ova -n e2e)"

@@ -11,6 +11,7 @@
 # labels, Forklift's annotations, CPU, memory, MAC, the NAD of the
 # NetworkMap, and its volumes referencing the DataVolumes.
 . "$abs_top_srcdir/tests/functions.sh"
+. "$abs_top_srcdir/tests/ova-manifests.sh"
 . "$abs_top_srcdir/tests/peers/kube/kube-test.sh"
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed"; exit 77; }
 command -v qemu-nbd >/dev/null 2>&1 || { echo "SKIP: qemu-nbd not installed"; exit 77; }
@@ -34,38 +35,9 @@ printf '{"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinitio
   kc create "/apis/k8s.cni.cncf.io/v1/namespaces/$ns/network-attachment-definitions" - > /dev/null
 
 { kube_provider cluster
+  echo ---
+  ova_manifests default "$w/source" cluster "{type: multus, name: vlan20, namespace: $ns}" "{storageClass: standard}"
 cat <<YAML
----
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: default}
-stringData: {url: $w/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: default}
-spec:
-  type: ova
-  url: $w/source
-  secret: {name: ova, namespace: default}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: default}
-spec:
-  provider: {source: {name: ova, namespace: default}, destination: {name: cluster, namespace: default}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: multus, name: vlan20, namespace: $ns}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: default}
-spec:
-  provider: {source: {name: ova, namespace: default}, destination: {name: cluster, namespace: default}}
-  map:
-    - source: {name: Dummy storage for source provider ova}
-      destination: {storageClass: standard}
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan

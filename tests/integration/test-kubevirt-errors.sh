@@ -13,6 +13,7 @@
 # ferry's in the namespace (DataVolumes, PVCs, VirtualMachines, Secrets,
 # Jobs by label), while the objects ferry did not create stay.
 . "$abs_top_srcdir/tests/functions.sh"
+. "$abs_top_srcdir/tests/ova-manifests.sh"
 . "$abs_top_srcdir/tests/peers/kube/kube-test.sh"
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed"; exit 77; }
 command -v qemu-nbd >/dev/null 2>&1 || { echo "SKIP: qemu-nbd not installed"; exit 77; }
@@ -92,21 +93,8 @@ pod="{type: pod}"
 { kube_provider cluster
   echo ---
   kube_provider limited "$sa_token"
-cat <<YAML
----
-apiVersion: v1
-kind: Secret
-metadata: {name: ova, namespace: default}
-stringData: {url: $w/source}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: ova, namespace: default}
-spec:
-  type: ova
-  url: $w/source
-  secret: {name: ova, namespace: default}
-YAML
+  echo ---
+  ova_manifests default "$w/source"
   plan p403 t403 limited "$good_sc" "$pod"
   plan nosc tnosc cluster "{storageClass: nosuch}" "$pod"
   plan nonad tnonad cluster "$good_sc" "{type: multus, name: absent, namespace: $ns}"
