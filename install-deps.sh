@@ -10,11 +10,16 @@ set -eu
 # (guestfish, virt-make-fs, libguestfs-test-tool) and debootstrap:
 # tests/make-guest-image.sh and the opt-in real-guest conversion test.
 # curl, openssl, xz-utils: kube-up.sh and the kube/vSphere tests and benches.
-pkgs="
+# scale-out (issue 7): FERRY_DEPS=build installs only what building and
+# installing needs (build_pkgs: packaging/Containerfile's build stage).
+build_pkgs="
   autoconf automake libtool libltdl-dev pkg-config make gcc g++
   libjansson-dev libyaml-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
-  libxml2-dev libnbd-dev libpcre2-dev libcmocka-dev
-  libarchive-dev qemu-utils nbdkit libnbd-bin libvirt-clients
+  libxml2-dev libnbd-dev libpcre2-dev libarchive-dev
+"
+pkgs="$build_pkgs
+  libcmocka-dev
+  qemu-utils nbdkit libnbd-bin libvirt-clients
   sqlite3 valgrind man-db time python3 ansible-core
   golang-go golang-github-masterminds-sprig-dev golang-github-vmware-govmomi-dev
   etcd-server
@@ -22,8 +27,9 @@ pkgs="
   procps libguestfs-tools debootstrap
   curl openssl xz-utils
 "
+[ "${FERRY_DEPS:-all}" = build ] && pkgs=$build_pkgs
 if [ "$(id -u)" -ne 0 ]; then
-  exec sudo "$0" "$@"
+  exec sudo env FERRY_DEPS="${FERRY_DEPS:-all}" "$0" "$@"
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -11,7 +11,13 @@
 # destination.  FERRY_MAX_VM_INFLIGHT is BENCH_LIMIT (20).  The same VMs
 # are migrated twice, each time in a fresh state directory: as one plan,
 # and split over BENCH_PLANS plans (10) run together by one `ferry serve`.
-# (BENCH_MODES="one split" chooses.)
+# (BENCH_MODES="one split" chooses.)  BENCH_WRAP is a command put in
+# front of `ferry serve` (a profiler: BENCH_WRAP="perf record -g -o
+# /tmp/perf.data"); its CPU is then counted too.  BENCH_DEST=local (the
+# default: the local destination writes volume files and VM manifests,
+# with fsyncs) or null (the null destination: volumes are counted, not
+# written; each VM and volume leaves a small JSON record), to tell the
+# engine's own CPU from the destination's.
 #
 # For each run it prints: the makespan (first VM started to last VM
 # completed, from the stored Migration status), the wall time of `ferry
@@ -54,6 +60,13 @@ dmax=${BENCH_DISK_MS_MAX:-1600}
 seed=${BENCH_SEED:-1}
 size=${BENCH_DISK_SIZE:-16384}
 modes=${BENCH_MODES:-one split}
+export BENCH_WRAP=${BENCH_WRAP:-}
+dest=${BENCH_DEST:-local}
+case $dest in
+  local) dest_name=host ;;
+  null) dest_name=dst ;;
+  *) echo "$0: BENCH_DEST is local or null, not '$dest'" >&2; exit 1 ;;
+esac
 export FERRY_MAX_VM_INFLIGHT=$limit
 
 # manifests FILE NPLANS: the provider, maps and NPLANS plans over the VMs
@@ -76,12 +89,16 @@ spec:
   settings: {vms: "$vms", disksPerVm: "1", disksPerVmMax: "3", diskSize: "$size",
              hosts: "$hosts", diskTimeMsMin: "$dmin", diskTimeMsMax: "$dmax",
              seed: "$seed"}
+$([ "$dest" = null ] && printf '%s\n' "---" \
+  "apiVersion: forklift.konveyor.io/v1beta1" "kind: Provider" \
+  "metadata: {name: dst, namespace: b}" \
+  "spec: {type: \"null\", url: \"null://\", secret: {name: src, namespace: b}}")
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: NetworkMap
 metadata: {name: net, namespace: b}
 spec:
-  provider: {source: {name: src, namespace: b}, destination: {name: host, namespace: b}}
+  provider: {source: {name: src, namespace: b}, destination: {name: $dest_name, namespace: b}}
   map:
     - source: {name: VM Network}
       destination: {type: pod}
@@ -92,21 +109,21 @@ apiVersion: forklift.konveyor.io/v1beta1
 kind: StorageMap
 metadata: {name: storage, namespace: b}
 spec:
-  provider: {source: {name: src, namespace: b}, destination: {name: host, namespace: b}}
+  provider: {source: {name: src, namespace: b}, destination: {name: $dest_name, namespace: b}}
   map:
     - source: {name: datastore1}
       destination: {storageClass: local}
 YAML
-  python3 - "$np" "$vms" >> "$file" <<'PY'
+  python3 - "$np" "$vms" "$dest_name" >> "$file" <<'PY'
 import sys
-np, n = int(sys.argv[1]), int(sys.argv[2])
+np, n, dest = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 per = (n + np - 1) // np
 for k in range(np):
     print("---")
     print("apiVersion: forklift.konveyor.io/v1beta1\nkind: Plan")
     print("metadata: {name: p%d, namespace: b}" % k)
     print("spec:")
-    print("  provider: {source: {name: src, namespace: b}, destination: {name: host, namespace: b}}")
+    print("  provider: {source: {name: src, namespace: b}, destination: {name: %s, namespace: b}}" % dest)
     print("  map: {network: {name: net, namespace: b}, storage: {name: storage, namespace: b}}")
     print("  targetNamespace: out\n  skipGuestConversion: true\n  vms:")
     for i in range(k * per + 1, min(n, (k + 1) * per) + 1):
@@ -132,23 +149,26 @@ for mode in $modes; do
   # The run: ferry serve --once executes every Migration; its CPU time is
   # the child's rusage.
   python3 - "$ferry" "$state" <<'PY'
-import json, resource, subprocess, sys, time
+import json, os, resource, shlex, subprocess, sys, time
 ferry, state = sys.argv[1], sys.argv[2]
+wrap = shlex.split(os.environ.get("BENCH_WRAP", ""))
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
+load0 = float(open("/proc/loadavg").read().split()[0])
 t = time.monotonic()
 with open(state + "/events.json", "w") as out:
-    r = subprocess.run([ferry, "serve", "--once", "-o", "json"], stdout=out,
+    r = subprocess.run(wrap + [ferry, "serve", "--once", "-o", "json"], stdout=out,
                        stderr=open(state + "/serve.err", "w"))
 wall = time.monotonic() - t
 after = resource.getrusage(resource.RUSAGE_CHILDREN)
-json.dump({"rc": r.returncode, "wall": wall,
+load1 = float(open("/proc/loadavg").read().split()[0])
+json.dump({"rc": r.returncode, "wall": wall, "load": [load0, load1],
            "user": after.ru_utime - before.ru_utime,
            "sys": after.ru_stime - before.ru_stime,
            "maxrss_kb": after.ru_maxrss}, open(state + "/run.json", "w"))
 PY
   "$ferry" get migrations -n b -o json > "$state/migrations.json"
   python3 - "$state" "$mode" "$np" "$limit" "$(python3 -c "print($t1 - $t0)")" <<'PY'
-import json, sys
+import json, os, sys
 from collections import defaultdict
 from datetime import datetime
 state, mode, np, limit, setup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
@@ -190,10 +210,19 @@ for host, l in ev.items():
     l.sort(); cur = 0
     for _, _, d in l:
         cur += d; peak = max(peak, cur)
+# The group commit's batches, from the engine's last log line about them.
+import glob, re
+rows = commits = 0
+for f in glob.glob(state + "/logs/migration/*/*.log"):
+    for l in open(f):
+        m = re.search(r"VM status rows committed by this process so far: (\d+) in (\d+) transactions", l)
+        if m and int(m.group(1)) > rows:
+            rows, commits = int(m.group(1)), int(m.group(2))
 makespan = max(ends) - min(starts)
 cpu = run["user"] + run["sys"]
 n = len(vms)
 res = {"mode": mode, "plans": np, "vms": n, "disks": ndisks, "rc": run["rc"],
+       "dest": os.environ.get("BENCH_DEST") or "local", "load": run["load"],
        "phases": dict(phases), "makespan_s": round(makespan, 2),
        "serve_wall_s": round(run["wall"], 2), "setup_s": round(setup, 2),
        "lb_work_s": round(lb_work, 2), "lb_hold_s": round(lb_hold, 2),
@@ -202,7 +231,9 @@ res = {"mode": mode, "plans": np, "vms": n, "disks": ndisks, "rc": run["rc"],
        "makespan_over_lb_hold": round(makespan / lb_hold, 3),
        "cpu_user_s": round(run["user"], 2), "cpu_sys_s": round(run["sys"], 2),
        "cpu_ms_per_vm": round(1000 * cpu / n, 2), "maxrss_mb": run["maxrss_kb"] // 1024,
-       "peak_disks_in_flight_per_host": peak}
+       "peak_disks_in_flight_per_host": peak,
+       "vm_rows": rows, "vm_row_commits": commits,
+       "rows_per_commit": round(rows / commits, 1) if commits else None}
 print(json.dumps(res))
 json.dump(res, open(state + "/result.json", "w"))
 PY
@@ -213,11 +244,12 @@ python3 - "${results[@]}" <<'PY'
 import json, sys
 rs = [json.load(open(f)) for f in sys.argv[1:]]
 print()
-print("%-6s %5s %6s %10s %10s %10s %9s %9s %8s %10s" % ("mode", "plans", "VMs", "makespan", "lb(work)", "lb(hold)", "mk/lbw", "mk/lbh", "crit", "CPU ms/VM"))
+print("%-6s %5s %6s %10s %10s %10s %9s %9s %8s %10s %7s %9s" % ("mode", "plans", "VMs", "makespan", "lb(work)", "lb(hold)", "mk/lbw", "mk/lbh", "crit", "CPU ms/VM", "RSS MB", "rows/txn"))
 for r in rs:
-    print("%-6s %5d %6d %9.1fs %9.1fs %9.1fs %9.3f %9.3f %7.2fs %10.2f" % (
+    print("%-6s %5d %6d %9.1fs %9.1fs %9.1fs %9.3f %9.3f %7.2fs %10.2f %7d %9s" % (
         r["mode"], r["plans"], r["vms"], r["makespan_s"], r["lb_work_s"], r["lb_hold_s"],
-        r["makespan_over_lb_work"], r["makespan_over_lb_hold"], r["critical_path_s"], r["cpu_ms_per_vm"]))
+        r["makespan_over_lb_work"], r["makespan_over_lb_hold"], r["critical_path_s"], r["cpu_ms_per_vm"],
+        r["maxrss_mb"], r["rows_per_commit"]))
 by = {r["mode"]: r for r in rs}
 if "one" in by and "split" in by:
     print("one plan / split plans makespan: %.3f" % (by["one"]["makespan_s"] / by["split"]["makespan_s"]))

@@ -62,6 +62,11 @@ const json_t *cli_jsonpath (const json_t *v, const char *path);
 /* "5s", "3m", "2h", "4d" since an RFC 3339 UTC time; "<unknown>" if bad. */
 void cli_age (const char *rfc3339, char *buf, size_t len);
 
+/* Now as RFC 3339 UTC with milliseconds ("2026-11-26T10:26:16.973Z"),
+ * the "time" of progress events; len >= 32.
+ */
+void cli_now_ms (char *buf, size_t len);
+
 /* Verbs: each parses its own options with getopt_long (argv[0] is the
  * verb) and returns an exit code.
  */

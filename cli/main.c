@@ -10,6 +10,7 @@
 #include "cli.h"
 
 int cmd_cutover (struct cli *cli, int argc, char **argv);     /* cmd-cutover.c (warm) */
+int cmd_copy_disk (struct cli *cli, int argc, char **argv);   /* cmd-copy-disk.c (scale-out, issue 7) */
 
 static const struct verb {
   const char *name;
@@ -31,6 +32,8 @@ static const struct verb {
   { "duplicate", cmd_duplicate, "Copy a plan under a new name" },
   { "serve", cmd_serve, "Execute every pending migration of the store (daemon)" },
   /* --- end engine */
+  /* --- scale-out (issue 7): the worker of `transfer: job` */
+  { "copy-disk", cmd_copy_disk, "Copy one disk of a source provider into a file or block device (Job worker)" },
   { "logs", cmd_logs, "Show a plan's log files (--follow: until its migration ends)" },
   { "must-gather", cmd_must_gather, "Write a tar.gz of objects (Secrets redacted) and logs for support" },
   { "inventory", cmd_inventory, "Show or refresh a source provider's inventory" },

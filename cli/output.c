@@ -100,6 +100,19 @@ cli_age (const char *rfc3339, char *buf, size_t len)
     snprintf (buf, len, "%ldd", d / 86400);
 }
 
+void
+cli_now_ms (char *buf, size_t len)
+{
+  struct timespec ts;
+  struct tm tm;
+  char secs[40];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (secs, sizeof secs, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (buf, len, "%s.%03dZ", secs, (int) (ts.tv_nsec / 1000000L % 1000));
+}
+
 int
 cli_parse_ns_options (struct cli *cli, int argc, char **argv, const char *cmd,
                       const char *help)

@@ -287,13 +287,9 @@ live_draw (struct cli_progress *p)
 static void
 json_line (struct cli_progress *p, const struct ferry_run_event *ev)
 {
-  struct timespec ts;
-  struct tm tm;
-  char secs[40], when[64];
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (secs, sizeof secs, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (when, sizeof when, "%s.%03dZ", secs, (int) (ts.tv_nsec / 1000000L % 1000));
+  char when[64];
+
+  cli_now_ms (when, sizeof when);
   json_t *o = json_pack ("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:f, s:s?}",
                          "time", when, "namespace", ev->ns, "plan", ev->plan,
                          "migration", ev->migration, "vm", ev->vm, "step", ev->step,

@@ -688,6 +688,8 @@ module_callbacks (const struct loaded_module *lm)
     CB (cb, d, validate_targets);
     CB (cb, d, volume_open);
     CB (cb, d, volume_path);
+    CB (cb, d, disk_copy);
+    CB (cb, d, report_progress);
   }
   return cb;
 }

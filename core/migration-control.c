@@ -62,7 +62,7 @@ find_migrations (struct ferry *f, const char *ns, const char *plan,
                  struct find_ctx *c)
 {
   *c = (struct find_ctx) { .plan = plan, .pending_too = c->pending_too };
-  if (ferry_internal_store_list (f->store, "Migration", ns, find_one, c) == -1) {
+  if (ferry_internal_store_list_without_vms (f->store, "Migration", ns, find_one, c) == -1) {
     free (c->running);
     c->running = NULL;
     return -1;
@@ -71,8 +71,8 @@ find_migrations (struct ferry *f, const char *ns, const char *plan,
 }
 
 struct migrated_ctx {
-  const char *plan, *vm_id;
-  bool found;
+  const char *plan;
+  json_t *uids;                         /* of the plan's Migrations */
 };
 
 static int
@@ -80,25 +80,35 @@ migrated_one (void *opaque, const struct ferry_store_row *row)
 {
   struct migrated_ctx *c = opaque;
   const char *p = json_string_value (json_object_get (json_object_get (row->spec, "plan"), "name"));
-  const json_t *vm;
-  size_t i;
-  if (!p || strcmp (p, c->plan) != 0)
-    return 0;
-  json_array_foreach (json_object_get (row->status, "vms"), i, vm)
-    if (strcmp (json_string_value (json_object_get (vm, "id")) ?: "", c->vm_id) == 0
-        && strcmp (json_string_value (json_object_get (vm, "phase")) ?: "", "Completed") == 0)
-      c->found = true;
+  if (p && strcmp (p, c->plan) == 0 && row->uid)
+    json_array_append_new (c->uids, json_string (row->uid));
   return 0;
 }
 
+/* Plan validation asks this for every VM of the plan: the plan's
+ * Migrations are read without their VM rows, then the VM's row of each
+ * by its index, so a large plan is not read once per VM.
+ */
 bool
 ferry_internal_plan_vm_migrated (struct ferry *f, const char *ns,
                                  const char *plan, const char *vm_id)
 {
-  struct migrated_ctx c = { .plan = plan, .vm_id = vm_id };
-  if (!vm_id || ferry_internal_store_list (f->store, "Migration", ns, migrated_one, &c) == -1)
+  CLEANUP_JSON_DECREF json_t *uids = json_array ();
+  struct migrated_ctx c = { .plan = plan, .uids = uids };
+  const json_t *uid;
+  size_t i;
+
+  if (!vm_id || !uids
+      || ferry_internal_store_list_without_vms (f->store, "Migration", ns,
+                                                migrated_one, &c) == -1)
     return false;
-  return c.found;
+  json_array_foreach (uids, i, uid) {
+    CLEANUP_JSON_DECREF json_t *ent =
+      ferry_internal_store_get_vm_status (f->store, json_string_value (uid), vm_id);
+    if (strcmp (json_string_value (json_object_get (ent, "phase")) ?: "", "Completed") == 0)
+      return true;
+  }
+  return false;
 }
 
 char *
@@ -122,13 +132,41 @@ get_plan (struct ferry *f, const char *ns, const char *name,
   return r == 1 ? 0 : -1;
 }
 
+/* The end of cancel and cutover, which change the running Migration's
+ * spec in the caller's transaction: when ok, store mrow (a new generation)
+ * and commit, logging "migration NAME: done"; else roll back.  Clears
+ * prow, mrow and c.  The Migration's name (the caller's), or NULL.
+ */
+static char *
+spec_change_end (struct ferry *f, bool ok, const char *ns, const char *plan,
+                 struct ferry_store_row *prow, struct ferry_store_row *mrow,
+                 struct find_ctx *c, const char *done)
+{
+  char *result = NULL;
+
+  if (ok) {
+    mrow->generation++;
+    if (ferry_internal_store_update (f->store, mrow) == 0
+        && ferry_internal_store_commit (f->store) == 0) {
+      ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "migration %s: %s",
+                        c->running, done);
+      result = ferry_steal (&c->running);
+    }
+  }
+  ferry_internal_store_rollback (f->store);     /* no-op once committed */
+  free (c->running);
+  c->running = NULL;
+  ferry_internal_store_row_clear (prow);
+  ferry_internal_store_row_clear (mrow);
+  return result;
+}
+
 char *
 ferry_migration_cancel (struct ferry *f, const char *ns, const char *plan,
                         const char *const *vms)
 {
   struct ferry_store_row prow = { 0 }, mrow = { 0 };
   struct find_ctx c = { 0 };
-  char *result = NULL;
 
   ns = ns ? ns : "default";
   if (ferry_internal_store_begin (f->store) == -1)
@@ -140,7 +178,7 @@ ferry_migration_cancel (struct ferry *f, const char *ns, const char *plan,
     ferry_error ("cancel plan %s/%s: it has no running migration", ns, plan);
     goto out;
   }
-  if (ferry_internal_store_get (f->store, "Migration", ns, c.running, &mrow) != 1)
+  if (ferry_internal_store_get_without_vms (f->store, "Migration", ns, c.running, &mrow) != 1)
     goto out;
   json_t *cancel = json_object_get (mrow.spec, "cancel");
   if (!json_is_array (cancel)) {
@@ -201,23 +239,11 @@ ferry_migration_cancel (struct ferry *f, const char *ns, const char *plan,
     json_decref (inv);
   }
   ferry_clear_error ();
-  mrow.generation++;
-  if (ferry_internal_store_update (f->store, &mrow) == -1)
-    goto out;
-  if (ferry_internal_store_commit (f->store) == -1)
-    goto out2;
-  ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "migration %s: cancel requested for %s",
-                    c.running, any ? "some VMs" : "every VM");
-  result = c.running;
-  c.running = NULL;
-  goto out2;
+  return spec_change_end (f, true, ns, plan, &prow, &mrow, &c,
+                          any ? "cancel requested for some VMs"
+                          : "cancel requested for every VM");
  out:
-  ferry_internal_store_rollback (f->store);
- out2:
-  free (c.running);
-  ferry_internal_store_row_clear (&prow);
-  ferry_internal_store_row_clear (&mrow);
-  return result;
+  return spec_change_end (f, false, ns, plan, &prow, &mrow, &c, NULL);
 }
 
 /* --- warm migration: cutover */
@@ -228,7 +254,6 @@ ferry_migration_cutover (struct ferry *f, const char *ns, const char *plan,
   struct ferry_store_row prow = { 0 }, mrow = { 0 };
   struct find_ctx c = { .pending_too = true };
   CLEANUP_FREE char *now = NULL;
-  char *result = NULL;
 
   ns = ns ? ns : "default";
   if (!time)
@@ -262,30 +287,20 @@ ferry_migration_cutover (struct ferry *f, const char *ns, const char *plan,
                  ns, plan, plan);
     goto out;
   }
-  if (ferry_internal_store_get (f->store, "Migration", ns, c.running, &mrow) != 1)
+  if (ferry_internal_store_get_without_vms (f->store, "Migration", ns, c.running, &mrow) != 1)
     goto out;
   if (!json_is_object (mrow.spec)) {
     json_decref (mrow.spec);
     mrow.spec = json_object ();
   }
   json_object_set_new (mrow.spec, "cutover", json_string (time));
-  mrow.generation++;
-  if (ferry_internal_store_update (f->store, &mrow) == -1)
-    goto out;
-  if (ferry_internal_store_commit (f->store) == -1)
-    goto out2;
-  ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "migration %s: cutover set to %s",
-                    c.running, time);
-  result = c.running;
-  c.running = NULL;
-  goto out2;
+  {
+    char done[128];
+    snprintf (done, sizeof done, "cutover set to %s", time);
+    return spec_change_end (f, true, ns, plan, &prow, &mrow, &c, done);
+  }
  out:
-  ferry_internal_store_rollback (f->store);
- out2:
-  free (c.running);
-  ferry_internal_store_row_clear (&prow);
-  ferry_internal_store_row_clear (&mrow);
-  return result;
+  return spec_change_end (f, false, ns, plan, &prow, &mrow, &c, NULL);
 }
 /* --- end cutover */
 
@@ -508,7 +523,8 @@ ferry_serve (struct ferry *f, int once, unsigned poll_seconds,
   for (;;) {
     if (!ferry_migration_stopping ()) {
       struct serve_scan s = { .list = &list, .f = f, .fn = fn, .opaque = opaque };
-      if (ferry_internal_store_list (f->store, "Migration", NULL, serve_one, &s) == -1) {
+      /* Phases only: not every VM's status of every Migration. */
+      if (ferry_internal_store_list_without_vms (f->store, "Migration", NULL, serve_one, &s) == -1) {
         ferry_log (FERRY_LOG_ERROR, "serve: %s", ferry_get_error ());
         r = -1;
         if (once)

@@ -4,12 +4,13 @@
  * source host by the process-wide scheduler (scheduler.c) and run their
  * pipeline (pipeline.c) in a thread of their own.  A struct ferry is
  * one-thread-at-a-time, so every VM thread opens its own struct ferry (its
- * own store connection and module handles) on the same state directory;
- * the Migration's status is one JSON object guarded by engine.lock and
- * saved whole under that lock, each VM thread writing its own copy of its
- * entry into it, so no save loses another's update.  The calling thread
- * admits jobs and polls the store for cancel requests (spec.cancel) at
- * least once a second.
+ * own store connection and module handles) on the same state directory.
+ * Each VM's entry of status.vms is its own store row (store.h): a VM
+ * thread stores only its entry, through the process's group commit
+ * (vm-rows.h), so a transition costs the same in a plan of 10 VMs as in
+ * one of 5,000, and no save can lose another VM's update.  The calling
+ * thread admits jobs per source host and polls the store for cancel
+ * requests (spec.cancel) at least once a second.
  */
 #include <config.h>
 
@@ -25,6 +26,7 @@
 #include "pipeline.h"
 #include "scheduler.h"
 #include "validation.h"
+#include "vm-rows.h"
 #include "schema.h"                     /* warm: ferry_internal_is_rfc3339 */
 
 /* A stored object's spec (new reference) or NULL (error set when
@@ -123,7 +125,7 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   if (ferry_internal_store_begin (f->store) == -1)
     return NULL;
   struct active_check chk = { .plan = plan };
-  if (ferry_internal_store_list (f->store, "Migration", ns, check_active, &chk) == -1
+  if (ferry_internal_store_list_without_vms (f->store, "Migration", ns, check_active, &chk) == -1
       && !chk.active) {
     ferry_internal_store_rollback (f->store);
     return NULL;
@@ -169,26 +171,6 @@ ferry_plan_start (struct ferry *f, const char *ns, const char *plan,
   }
   ferry_log_object (FERRY_LOG_INFO, "plan", ns, plan, "migration %s created", name);
   return name;
-}
-
-/* This VM's entry in status.vms, created when absent. */
-static json_t *
-vm_status_entry (json_t *status, const char *id)
-{
-  json_t *vms = json_object_get (status, "vms");
-  json_t *e;
-  size_t i;
-
-  if (!vms) {
-    vms = json_array ();
-    json_object_set_new (status, "vms", vms);
-  }
-  json_array_foreach (vms, i, e)
-    if (strcmp (json_string_value (json_object_get (e, "id")) ?: "", id) == 0)
-      return e;
-  e = json_object ();
-  json_array_append_new (vms, e);
-  return e;
 }
 
 /* The spec of the plan's NetworkMap or StorageMap in *out (NULL when the
@@ -334,153 +316,141 @@ struct vm_job {
   json_t *plan_vm;                      /* the plan's spec.vms entry, copy */
   char *id, *name;                      /* source VM */
   char *host;                           /* "<provider uid>/<host>" */
+  size_t position;                      /* of its entry in status.vms: the
+                                           index of its store row */
   unsigned cost;                        /* unfinished disks */
   unsigned given_back;                  /* of cost, released as each disk
                                            was copied (the job's thread) */
   enum job_state state;                 /* guarded by engine.lock */
   bool joined;                          /* main thread only */
+  bool unsaved;                         /* the last change of its entry is
+                                           not stored (its thread, then the
+                                           main thread once joined) */
   pthread_t thread;
   volatile int abort;                   /* transfer cancel flag */
   volatile int canceled;                /* the user canceled this VM */
   uint64_t ticket;                      /* scheduler ticket while refused
                                            (main thread only) */
   int result;                           /* the pipeline's, when JOB_DONE */
-  json_t *vm_status;                    /* owned by the job's thread while it runs */
+  json_t *vm_status;                    /* its entry of engine.status.vms
+                                           (the same object); the job's
+                                           thread's while it runs */
+};
+
+/* The jobs of one source host, in plan order: the admission loop asks the
+ * scheduler about the first one not yet admitted only.
+ */
+struct host_queue {
+  const char *host;                     /* borrowed from a job */
+  size_t *jobs;                         /* indexes into engine.jobs */
+  size_t n;
+  size_t head;                          /* jobs[head..n) not yet admitted */
 };
 
 struct engine {
-  pthread_mutex_t lock;                 /* guards status, jobs[].state and
-                                           the commit fields below */
-  pthread_cond_t committed;             /* a commit ended */
-  uint64_t changes;                     /* status changes made so far */
-  uint64_t stored;                      /* ... of which the store has */
-  bool committing;                      /* a thread is writing status */
-  int commit_result;                    /* the last commit's: 0 or -1 */
+  pthread_mutex_t lock;                 /* guards jobs[].state, finished */
   pthread_mutex_t events;               /* serializes calls of fn */
-  json_t *status;                       /* the Migration's status */
+  json_t *status;                       /* the Migration's status; each VM
+                                           entry is owned by its job */
+  json_t *by_id;                        /* {vm id: position in status.vms} */
+  json_t *job_keys;                     /* {"i:ID" or "n:NAME": job index} */
   struct ferry *f;                      /* the caller's (main thread only) */
   struct ferry_store *poll_store;       /* main thread's own read-only
                                            connection for spec.cancel, so no
                                            read snapshot of f's can hide it */
   const char *state_dir;
   const char *ns, *name;                /* the Migration */
+  const char *uid;                      /* ... its uid (of its VM rows) */
   const char *plan_name;                /* its Plan (same namespace or plan_ns) */
-  const json_t *plan, *nmap, *smap;     /* read-only while threads run */
+  const json_t *plan, *nmap, *smap;     /* read-only while threads run, and
+                                           shared by them */
   const char *s_ns, *s_name, *d_ns, *d_name;
   ferry_run_fn fn;
   void *opaque;
   size_t nr_jobs;
   struct vm_job *jobs;
+  size_t *finished;                     /* jobs whose thread ended, to be
+                                           joined (under lock) */
+  size_t nr_finished;
+  struct host_queue *queues;            /* main thread only */
+  size_t nr_queues;
+  struct ferry **idle;                  /* contexts of ended VM threads, for
+                                           the next ones (under lock) */
+  size_t nr_idle;
 };
 
-/* Save the whole status through store (the caller's connection).  Under
- * lock, and only while no VM thread runs (before they start, after they
- * are joined); the VM threads and the admission loop use engine_commit.
+/* A context for a VM thread: an ended thread's (a struct ferry is one
+ * thread at a time, not one thread for life), else a new one.  Opening
+ * one (store connection, modules, prepared statements, key) costs more
+ * than some VMs' whole bookkeeping.
  */
+static struct ferry *
+engine_take_ferry (struct engine *e)
+{
+  struct ferry *f = NULL;
+  pthread_mutex_lock (&e->lock);
+  if (e->nr_idle)
+    f = e->idle[--e->nr_idle];
+  pthread_mutex_unlock (&e->lock);
+  return f ? f : ferry_open (e->state_dir, 0);
+}
+
+static void
+engine_give_ferry (struct engine *e, struct ferry *f)
+{
+  if (!f)
+    return;
+  ferry_internal_store_rollback (f->store);    /* none should be open */
+  ferry_clear_error ();
+  pthread_mutex_lock (&e->lock);
+  /* idle has room for one context per job. */
+  e->idle[e->nr_idle++] = f;
+  pthread_mutex_unlock (&e->lock);
+}
+
+/* The whole status, VM rows included: only while no VM thread runs. */
 static int
-engine_save_locked (struct engine *e, struct ferry_store *store)
+engine_save_all (struct engine *e, struct ferry_store *store)
 {
   return ferry_internal_store_set_status (store, "Migration", e->ns, e->name,
                                           e->status);
 }
 
-/* A copy of the status that later changes do not touch, made in O(VMs)
- * pointer copies: the VM entries are shared, not copied, because nothing
- * changes an entry in place while VM threads run -- engine_put_vm_locked
- * replaces it with a new object (jansson's reference counts are atomic).
- * Under lock.
- */
-static json_t *
-status_snapshot_locked (struct engine *e)
+/* The Migration's own status; its VM rows (stored by each VM) stay. */
+static int
+engine_save_own (struct engine *e, struct ferry_store *store)
 {
-  json_t *copy = json_copy (e->status);
-  json_t *vms = json_object_get (e->status, "vms");
-  if (copy && vms && json_object_set_new (copy, "vms", json_copy (vms)) == -1) {
-    json_decref (copy);
-    return NULL;
-  }
-  return copy;
+  return ferry_internal_store_set_status_keep_vms (store, "Migration", e->ns,
+                                                   e->name, e->status);
 }
 
-/* Make the store hold every status change made so far (group commit).
- * Each change is one VM's transition, and the VM acts only once it is
- * stored; but the whole status is one stored object, so a write costs the
- * same for one change as for a hundred.  The first thread to ask writes a
- * copy of the status taken at that moment, outside the lock; threads that
- * change the status meanwhile wait, and the next writer stores all their
- * changes at once.  Writes never overlap, so a later copy is never
- * overwritten by an earlier one.  Under lock (it waits on e->committed).
+/* Store j's entry as its row and wait for the commit (group commit across
+ * the process, vm-rows.h): the VM acts only after this returns 0.  A
+ * transition costs one VM's entry, whatever the size of the plan.
  */
 static int
-engine_commit_locked (struct engine *e, struct ferry_store *store)
+job_store (struct vm_job *j, struct ferry_store *store)
 {
-  uint64_t mine = ++e->changes;
-  int r = 0;
+  struct engine *e = j->e;
+  CLEANUP_FREE char *text = ferry_internal_store_dump_json (j->vm_status);
+  int r;
 
-  while (e->stored < mine) {
-    if (e->committing) {
-      pthread_cond_wait (&e->committed, &e->lock);
-      continue;
-    }
-    e->committing = true;
-    uint64_t upto = e->changes;
-    json_t *copy = status_snapshot_locked (e);
-    pthread_mutex_unlock (&e->lock);
-    if (copy)
-      r = ferry_internal_store_set_status (store, "Migration", e->ns, e->name, copy);
-    else {
-      ferry_error ("migration %s/%s: save status: out of memory", e->ns, e->name);
-      r = -1;
-    }
-    json_decref (copy);
-    pthread_mutex_lock (&e->lock);
-    e->committing = false;
-    e->stored = upto;
-    e->commit_result = r;
-    pthread_cond_broadcast (&e->committed);
-    return r;
+  if (!text) {
+    ferry_error ("migration %s/%s: vm %s: cannot serialise its status "
+                 "(strings must be UTF-8)", e->ns, e->name, j->name);
+    r = -1;
   }
-  /* Stored by another thread's write. */
-  if (e->commit_result == -1) {
-    ferry_error ("migration %s/%s: saving the status failed (see the engine's log)",
-                 e->ns, e->name);
-    return -1;
-  }
-  return 0;
-}
-
-/* Put a copy of vm_status in status.vms in place of the entry with its id.
- * Under lock.
- */
-static void
-engine_put_vm_locked (struct engine *e, const json_t *vm_status)
-{
-  const char *id = json_string_value (json_object_get (vm_status, "id")) ?: "";
-  json_t *vms = json_object_get (e->status, "vms");
-  json_t *ent;
-  size_t i;
-
-  if (!vms) {
-    vms = json_array ();
-    json_object_set_new (e->status, "vms", vms);
-  }
-  json_array_foreach (vms, i, ent)
-    if (strcmp (json_string_value (json_object_get (ent, "id")) ?: "", id) == 0) {
-      json_array_set_new (vms, i, json_deep_copy (vm_status));
-      return;
-    }
-  json_array_append_new (vms, json_deep_copy (vm_status));
+  else
+    r = ferry_internal_vm_row_commit (store, e->state_dir, e->uid,
+                                      j->position, j->id, text);
+  j->unsaved = r == -1;
+  return r;
 }
 
 static int
 job_save (struct ferry_vm_run *run)
 {
-  struct vm_job *j = run->save_opaque;
-  pthread_mutex_lock (&j->e->lock);
-  engine_put_vm_locked (j->e, run->vm_status);
-  int r = engine_commit_locked (j->e, run->f->store);
-  pthread_mutex_unlock (&j->e->lock);
-  return r;
+  return job_store (run->save_opaque, run->f->store);
 }
 
 /* One disk of the VM copied: its scheduler slot is free for another VM. */
@@ -526,19 +496,20 @@ engine_event (struct engine *e, const char *vm, const char *step,
   job_event (e, &ev);
 }
 
-/* A VM that could not start: Failed with why in Initialize. */
+/* A VM that could not start: Failed with why in Initialize; stored
+ * through store (NULL: left for the end of the run).
+ */
 static void
-job_fail (struct vm_job *j, struct ferry *f, const char *why)
+job_fail (struct vm_job *j, struct ferry_store *store, const char *why)
 {
   json_object_set_new (j->vm_status, "phase", json_string ("Failed"));
   json_object_set_new (j->vm_status, "error",
                        json_pack ("{s:s, s:[s]}", "phase", "Initialize", "reasons", why));
   ferry_internal_set_now_ms (j->vm_status, "completed");
-  pthread_mutex_lock (&j->e->lock);
-  engine_put_vm_locked (j->e, j->vm_status);
-  if (f)
-    engine_commit_locked (j->e, f->store);
-  pthread_mutex_unlock (&j->e->lock);
+  if (store)
+    job_store (j, store);
+  else
+    j->unsaved = true;
 }
 
 static void *
@@ -546,53 +517,169 @@ job_thread (void *arg)
 {
   struct vm_job *j = arg;
   struct engine *e = j->e;
-  struct ferry *f = ferry_open (e->state_dir, 0);
+  struct ferry *f = engine_take_ferry (e);
   struct ferry_instance *src = NULL, *dst = NULL;
-  json_t *plan = json_deep_copy (e->plan);
-  json_t *nmap = e->nmap ? json_deep_copy (e->nmap) : NULL;
-  json_t *smap = e->smap ? json_deep_copy (e->smap) : NULL;
   int r = -1;
 
   if (f)
     src = ferry_internal_source_open (f, e->s_ns, e->s_name);
   if (src)
     dst = ferry_internal_destination_open (f, e->d_ns, e->d_name);
-  if (!dst || !plan)
-    job_fail (j, NULL, *ferry_get_error () ? ferry_get_error () : "out of memory");
+  if (!dst)
+    job_fail (j, f ? f->store : NULL,
+              *ferry_get_error () ? ferry_get_error () : "out of memory");
   else {
+    /* The plan and maps are shared, read-only: jansson's reference
+     * counts are atomic and its encoder keeps no state in the values.
+     */
     struct ferry_vm_run run = {
-      .f = f, .ns = e->ns, .migration = e->name, .plan = plan,
-      .plan_vm = j->plan_vm, .vm_status = j->vm_status,
-      .source = src, .destination = dst, .network_map = nmap, .storage_map = smap,
+      .f = f, .ns = e->ns, .migration = e->name, .migration_uid = e->uid,
+      .plan = e->plan, .plan_vm = j->plan_vm, .vm_status = j->vm_status,
+      .source = src, .destination = dst,
+      .network_map = e->nmap, .storage_map = e->smap,
       .fn = e->fn ? job_event : NULL, .opaque = e,
       .save = job_save, .save_opaque = j, .disk_copied = job_disk_copied,
       .abort = &j->abort, .canceled = &j->canceled, .stopping = &stop_flag,
     };
     r = ferry_internal_pipeline_run (&run);
   }
-  if (r == -1 && f && !dst) {
-    pthread_mutex_lock (&e->lock);
-    engine_commit_locked (e, f->store);
-    pthread_mutex_unlock (&e->lock);
-  }
   ferry_internal_instance_close (src);
   ferry_internal_instance_close (dst);
-  ferry_close (f);
-  json_decref (plan);
-  json_decref (nmap);
-  json_decref (smap);
+  engine_give_ferry (e, f);
   engine_event (e, j->name, NULL,
                 r == 0 ? "Succeeded" : r == FERRY_PIPELINE_CANCELED ? "Canceled"
                 : r == FERRY_PIPELINE_STOPPED ? "Stopped" : "Failed", 0, 0, NULL);
   pthread_mutex_lock (&e->lock);
   j->result = r;
   j->state = JOB_DONE;
+  e->finished[e->nr_finished++] = (size_t) (j - e->jobs);
   pthread_mutex_unlock (&e->lock);
+  /* Last: the release wakes the admission loop, which then joins it. */
   ferry_internal_sched_release (j->host, j->cost - j->given_back);
   return NULL;
 }
 
-/* spec.cancel of the stored Migration: mark the jobs it names. */
+/* An ended job's entry, once stored, shrinks to what the end of the run
+ * reads (id, name, phase): a large Migration does not keep every VM's
+ * pipeline in memory.  Main thread, no VM thread of the job running.
+ */
+static void
+job_slim (struct engine *e, struct vm_job *j)
+{
+  if (j->unsaved)
+    return;                             /* stored at the end, whole */
+  json_t *slim = json_pack ("{s:O*, s:O*, s:O*}",
+                            "id", json_object_get (j->vm_status, "id"),
+                            "name", json_object_get (j->vm_status, "name"),
+                            "phase", json_object_get (j->vm_status, "phase"));
+  if (!slim)
+    return;
+  json_array_set (json_object_get (e->status, "vms"), j->position, slim);
+  json_decref (j->vm_status);
+  j->vm_status = slim;
+}
+
+/* Join the jobs whose thread ended; how many. */
+static size_t
+join_finished (struct engine *e)
+{
+  size_t n = 0;
+
+  for (;;) {
+    pthread_mutex_lock (&e->lock);
+    if (!e->nr_finished) {
+      pthread_mutex_unlock (&e->lock);
+      return n;
+    }
+    struct vm_job *j = &e->jobs[e->finished[--e->nr_finished]];
+    pthread_mutex_unlock (&e->lock);
+    pthread_join (j->thread, NULL);
+    j->joined = true;
+    job_slim (e, j);
+    n++;
+  }
+}
+
+/* Start j's thread (the scheduler admitted it): 1 started, 0 not (j
+ * failed, stored).
+ */
+static int
+job_start (struct engine *e, struct vm_job *j)
+{
+  pthread_mutex_lock (&e->lock);
+  j->state = JOB_RUNNING;
+  pthread_mutex_unlock (&e->lock);
+  int err = pthread_create (&j->thread, NULL, job_thread, j);
+  if (!err)
+    return 1;
+  ferry_internal_sched_release (j->host, j->cost);
+  ferry_error_errno (err, "vm %s: start a thread", j->name);
+  job_fail (j, e->f->store, ferry_get_error ());
+  pthread_mutex_lock (&e->lock);
+  j->state = JOB_DONE;
+  pthread_mutex_unlock (&e->lock);
+  j->result = -1;
+  j->joined = true;
+  return 0;
+}
+
+/* A pending job canceled before it started. */
+static void
+cancel_pending (struct engine *e, struct vm_job *j)
+{
+  ferry_internal_vm_mark_canceled (j->vm_status);
+  job_store (j, e->f->store);
+  pthread_mutex_lock (&e->lock);
+  j->state = JOB_DONE;
+  pthread_mutex_unlock (&e->lock);
+  j->result = FERRY_PIPELINE_CANCELED;
+  j->joined = true;                     /* no thread was started */
+  ferry_internal_sched_withdraw (j->host, &j->ticket);
+  engine_event (e, j->name, "Initialize", "Canceled", 0, 0, NULL);
+  engine_event (e, j->name, NULL, "Canceled", 0, 0, NULL);
+}
+
+/* j's state (main thread; a VM thread may be ending j). */
+static enum job_state
+job_state (struct engine *e, const struct vm_job *j)
+{
+  pthread_mutex_lock (&e->lock);
+  enum job_state st = j->state;
+  pthread_mutex_unlock (&e->lock);
+  return st;
+}
+
+/* Mark job k canceled (spec.cancel names it); a pending one ends now. */
+static void
+cancel_job (struct engine *e, size_t k)
+{
+  struct vm_job *j = &e->jobs[k];
+
+  if (j->canceled)
+    return;
+  ferry_log_object (FERRY_LOG_INFO, "migration", e->ns, e->name,
+                    "vm %s: cancel requested", j->name);
+  j->canceled = 1;
+  j->abort = 1;
+  /* Only the main thread (this one) moves a job out of JOB_PENDING. */
+  if (job_state (e, j) == JOB_PENDING
+      && strcmp (json_string_value (json_object_get (j->vm_status, "phase")) ?: "",
+                 "Completed") != 0)
+    cancel_pending (e, j);
+}
+
+/* The job of a VM by id ("i:ID") or name ("n:NAME") in e->job_keys, or -1. */
+static ssize_t
+job_index (struct engine *e, char kind, const char *key)
+{
+  CLEANUP_FREE char *k = NULL;
+  if (!key || asprintf (&k, "%c:%s", kind, key) == -1)
+    return -1;
+  json_t *v = json_object_get (e->job_keys, k);
+  return v ? (ssize_t) json_integer_value (v) : -1;
+}
+
+/* spec.cancel of the stored Migration: cancel the jobs it names. */
 static void
 poll_cancel (struct engine *e)
 {
@@ -618,34 +705,106 @@ poll_cancel (struct engine *e)
   json_array_foreach (json_object_get (spec, "cancel"), i, c) {
     const char *id = json_string_value (json_object_get (c, "id"));
     const char *name = json_string_value (json_object_get (c, "name"));
-    for (size_t k = 0; k < e->nr_jobs; k++) {
-      struct vm_job *j = &e->jobs[k];
-      if ((id && strcmp (id, j->id) == 0) || (name && strcmp (name, j->name) == 0)) {
-        if (!j->canceled)
-          ferry_log_object (FERRY_LOG_INFO, "migration", e->ns, e->name,
-                            "vm %s: cancel requested", j->name);
-        j->canceled = 1;
-        j->abort = 1;
-      }
-    }
+    ssize_t a = job_index (e, 'i', id), b = job_index (e, 'n', name);
+    if (a >= 0)
+      cancel_job (e, (size_t) a);
+    if (b >= 0 && b != a)
+      cancel_job (e, (size_t) b);
   }
 }
 
-/* A pending job canceled before it started. */
-static void
-cancel_pending (struct engine *e, struct vm_job *j)
+/* Stop requested: pending jobs are not started; how many. */
+static int
+skip_pending (struct engine *e)
 {
-  ferry_internal_vm_mark_canceled (j->vm_status);
-  pthread_mutex_lock (&e->lock);
-  engine_put_vm_locked (e, j->vm_status);
-  engine_commit_locked (e, e->f->store);
-  j->state = JOB_DONE;
-  j->result = FERRY_PIPELINE_CANCELED;
-  j->joined = true;                     /* no thread was started */
-  pthread_mutex_unlock (&e->lock);
-  ferry_internal_sched_withdraw (j->host, &j->ticket);
-  engine_event (e, j->name, "Initialize", "Canceled", 0, 0, NULL);
-  engine_event (e, j->name, NULL, "Canceled", 0, 0, NULL);
+  int n = 0;
+  for (size_t k = 0; k < e->nr_jobs; k++) {
+    struct vm_job *j = &e->jobs[k];
+    if (job_state (e, j) != JOB_PENDING)
+      continue;
+    ferry_internal_sched_withdraw (j->host, &j->ticket);
+    pthread_mutex_lock (&e->lock);
+    j->state = JOB_SKIPPED;
+    pthread_mutex_unlock (&e->lock);
+    n++;
+  }
+  return n;
+}
+
+/* Group the jobs by source host, in plan order. */
+static int
+make_queues (struct engine *e)
+{
+  e->queues = calloc (e->nr_jobs + 1, sizeof *e->queues);
+  if (!e->queues)
+    return -1;
+  for (size_t k = 0; k < e->nr_jobs; k++) {
+    struct host_queue *q = NULL;
+    for (size_t h = 0; h < e->nr_queues && !q; h++)
+      if (strcmp (e->queues[h].host, e->jobs[k].host) == 0)
+        q = &e->queues[h];
+    if (!q) {
+      q = &e->queues[e->nr_queues++];
+      q->host = e->jobs[k].host;
+      q->jobs = calloc (e->nr_jobs - k, sizeof *q->jobs);
+      if (!q->jobs)
+        return -1;
+    }
+    q->jobs[q->n++] = k;
+  }
+  return 0;
+}
+
+/* Admit, watch, join until every job is done (or stopped); how many were
+ * stopped before they started.  Each pass asks the scheduler about each
+ * host's first job not yet admitted, and admits on that host until one is
+ * refused: the scheduler would refuse the later ones (the host is
+ * reserved for the refused one), so a pass costs a few calls however many
+ * VMs wait.  Between passes it sleeps until a VM or disk gives its slots
+ * back anywhere in the process, or half a second (for cancel polls).
+ */
+static int
+engine_admit (struct engine *e, unsigned limit)
+{
+  struct timespec last_poll = { 0 };
+  bool polled = false;
+  size_t running = 0;
+  int stopped = 0;
+
+  for (;;) {
+    uint64_t epoch = ferry_internal_sched_epoch ();
+    struct timespec now;
+    bool waiting = false;
+
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    if (now.tv_sec != last_poll.tv_sec || !polled) {
+      poll_cancel (e);                  /* at most about once a second */
+      last_poll = now;
+      polled = true;
+    }
+    running -= join_finished (e);
+    if (stop_requested)
+      stopped += skip_pending (e);
+    for (size_t h = 0; h < e->nr_queues; h++) {
+      struct host_queue *q = &e->queues[h];
+      while (q->head < q->n) {
+        struct vm_job *j = &e->jobs[q->jobs[q->head]];
+        if (j->state != JOB_PENDING) {
+          q->head++;
+          continue;
+        }
+        if (!ferry_internal_sched_try_admit (j->host, j->cost, limit, &j->ticket)) {
+          waiting = true;
+          break;
+        }
+        q->head++;
+        running += job_start (e, j);
+      }
+    }
+    if (!waiting && !running)
+      return stopped;
+    ferry_internal_sched_wait_since (epoch, 500);
+  }
 }
 
 /* Unfinished disks of a VM: its inventory disks less the ones its stored
@@ -695,6 +854,48 @@ collect_earlier (void *opaque, const struct ferry_store_row *row)
   return 0;
 }
 
+/* This VM's entry in status.vms, created when absent; *pos its index. */
+static json_t *
+vm_status_entry (struct engine *e, const char *id, size_t *pos)
+{
+  json_t *vms = json_object_get (e->status, "vms");
+  json_t *at = json_object_get (e->by_id, id);
+  json_t *ent;
+
+  if (at) {
+    *pos = (size_t) json_integer_value (at);
+    return json_array_get (vms, *pos);
+  }
+  if (!vms) {
+    vms = json_array ();
+    json_object_set_new (e->status, "vms", vms);
+  }
+  ent = json_object ();
+  if (!ent || json_array_append_new (vms, ent) == -1)
+    return NULL;
+  *pos = json_array_size (vms) - 1;
+  json_object_set_new (e->by_id, id, json_integer ((json_int_t) *pos));
+  return ent;
+}
+
+/* Index the stored status.vms by id (the first entry of an id wins). */
+static int
+index_vms (struct engine *e)
+{
+  const json_t *ent;
+  size_t i;
+
+  e->by_id = json_object ();
+  if (!e->by_id)
+    return -1;
+  json_array_foreach (json_object_get (e->status, "vms"), i, ent) {
+    const char *id = json_string_value (json_object_get (ent, "id")) ?: "";
+    if (!json_object_get (e->by_id, id))
+      json_object_set_new (e->by_id, id, json_integer ((json_int_t) i));
+  }
+  return 0;
+}
+
 static void
 engine_free_jobs (struct engine *e)
 {
@@ -706,6 +907,59 @@ engine_free_jobs (struct engine *e)
     free (e->jobs[k].host);
   }
   free (e->jobs);
+  for (size_t h = 0; h < e->nr_queues; h++)
+    free (e->queues[h].jobs);
+  free (e->queues);
+  free (e->finished);
+  for (size_t k = 0; k < e->nr_idle; k++)
+    ferry_close (e->idle[k]);
+  free (e->idle);
+  json_decref (e->by_id);
+  json_decref (e->job_keys);
+}
+
+/* The entries whose last change was not stored (a VM that could not
+ * start, a failed commit) are written now, each on its own.
+ */
+static int
+save_unsaved (struct engine *e, struct ferry_store *store)
+{
+  int r = 0;
+  for (size_t k = 0; k < e->nr_jobs; k++) {
+    struct vm_job *j = &e->jobs[k];
+    if (j->unsaved && j->joined) {
+      CLEANUP_FREE char *text = ferry_internal_store_dump_json (j->vm_status);
+      if (!text
+          || ferry_internal_store_set_vm_status (store, e->uid, j->position,
+                                                 j->id, text) == -1) {
+        ferry_log_object (FERRY_LOG_ERROR, "migration", e->ns, e->name,
+                          "vm %s: store its status: %s", j->name,
+                          text ? ferry_get_error () : "invalid UTF-8");
+        r = -1;
+      }
+      else
+        j->unsaved = false;
+    }
+  }
+  return r;
+}
+
+/* Map each job's id and name to its index (spec.cancel names VMs). */
+static int
+index_jobs (struct engine *e)
+{
+  e->job_keys = json_object ();
+  if (!e->job_keys)
+    return -1;
+  for (size_t k = e->nr_jobs; k-- > 0; ) {   /* the first of a name wins */
+    CLEANUP_FREE char *ik = NULL, *nk = NULL;
+    if (asprintf (&ik, "i:%s", e->jobs[k].id) == -1
+        || asprintf (&nk, "n:%s", e->jobs[k].name) == -1
+        || json_object_set_new (e->job_keys, ik, json_integer ((json_int_t) k)) == -1
+        || json_object_set_new (e->job_keys, nk, json_integer ((json_int_t) k)) == -1)
+      return -1;
+  }
+  return 0;
 }
 
 int
@@ -717,7 +971,6 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   CLEANUP_JSON_DECREF json_t *earlier = json_object ();
   struct ferry_instance *src = NULL, *dst = NULL;
   struct engine e = { .lock = PTHREAD_MUTEX_INITIALIZER,
-                      .committed = PTHREAD_COND_INITIALIZER,
                       .events = PTHREAD_MUTEX_INITIALIZER,
                       .f = f, .state_dir = ferry_get0_state_dir (f),
                       .ns = ns, .name = name, .fn = fn, .opaque = opaque };
@@ -734,6 +987,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     ferry_error ("migration %s/%s has no spec.plan.name", ns, name);
     return -1;
   }
+  e.uid = json_string_value (json_object_get (json_object_get (mig, "metadata"), "uid"));
   plan = load_object (f, "Plan", plan_ns ? plan_ns : ns, plan_name, "migration");
   if (!plan)
     return -1;
@@ -753,7 +1007,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   json_object_del (e.status, "conditions");
   if (!json_object_get (e.status, "started"))
     ferry_internal_set_now_ms (e.status, "started");
-  if (engine_save_locked (&e, f->store) == -1)
+  if (engine_save_own (&e, f->store) == -1)
     goto out;
   if (plan_set_phase (f, plan_ns ? plan_ns : ns, plan_name, name, "Executing", NULL) == -1)
     goto fail;
@@ -770,6 +1024,10 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   e.d_name = json_string_value (json_object_get (pdst, "name"));
   if (!e.s_name || !e.d_name) {
     ferry_error ("plan %s/%s names no source or destination provider", pns, plan_name);
+    goto fail;
+  }
+  if (!e.uid) {
+    ferry_error ("migration %s/%s has no uid in the store", ns, name);
     goto fail;
   }
   if (ferry_inventory_refresh (f, e.s_ns, e.s_name) == -1)
@@ -797,8 +1055,11 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
       goto fail;
   }
 
-  e.jobs = calloc (json_array_size (json_object_get (pspec, "vms")) + 1, sizeof *e.jobs);
-  if (!e.jobs) {
+  size_t nr_plan_vms = json_array_size (json_object_get (pspec, "vms"));
+  e.jobs = calloc (nr_plan_vms + 1, sizeof *e.jobs);
+  e.finished = calloc (nr_plan_vms + 1, sizeof *e.finished);
+  e.idle = calloc (nr_plan_vms + 1, sizeof *e.idle);
+  if (!e.jobs || !e.finished || !e.idle || index_vms (&e) == -1) {
     ferry_error_errno (errno, "run migration %s/%s", ns, name);
     goto fail;
   }
@@ -809,28 +1070,43 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     if (!key)
       key = json_string_value (json_object_get (pvm, "name"));
     struct vm_job *j = &e.jobs[e.nr_jobs];
+    size_t pos;
     CLEANUP_JSON_DECREF json_t *inv =
       key ? ferry_inventory_get (f, e.s_ns, e.s_name, "vm", key) : NULL;
     if (!inv) {
-      json_t *ent = vm_status_entry (e.status, key ? key : "");
+      /* Stored with the others below, before any VM starts. */
+      json_t *ent = vm_status_entry (&e, key ? key : "", &pos);
+      if (!ent) {
+        ferry_error ("run migration %s/%s: out of memory", ns, name);
+        goto fail;
+      }
       json_object_set_new (ent, "id", json_string (key ? key : ""));
       json_object_set_new (ent, "phase", json_string ("Failed"));
       json_object_set_new (ent, "error", json_pack ("{s:s, s:[s]}", "phase", "Initialize",
                                                     "reasons", ferry_get_error ()));
       failures++;
-      engine_save_locked (&e, f->store);
       continue;
     }
     const char *id = json_string_value (json_object_get (inv, "id"));
     const char *vm_name = json_string_value (json_object_get (inv, "name"));
     const char *host = json_string_value (json_object_get (inv, "host"));
-    json_t *ent = vm_status_entry (e.status, id);
+    json_t *ent = vm_status_entry (&e, id, &pos);
+    if (!ent) {
+      ferry_error ("run migration %s/%s: out of memory", ns, name);
+      goto fail;
+    }
     if (!json_object_get (ent, "pipeline")) {
       const char *by = json_string_value (json_object_get (earlier, id));
       if (by) {
-        /* Not part of this migration: an earlier one migrated it. */
-        json_array_remove (json_object_get (e.status, "vms"),
-                           json_array_size (json_object_get (e.status, "vms")) - 1);
+        /* Not part of this migration: an earlier one migrated it.  (An
+         * entry stored before, not the last, stays where it is: the
+         * positions after it are rows.)
+         */
+        json_t *vms = json_object_get (e.status, "vms");
+        if (pos + 1 == json_array_size (vms)) {
+          json_array_remove (vms, pos);
+          json_object_del (e.by_id, id);
+        }
         ferry_log_object (FERRY_LOG_INFO, "migration", ns, name,
                           "vm %s: already migrated by migration %s; skipped",
                           vm_name ? vm_name : id, by);
@@ -848,7 +1124,8 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     j->name = strdup (vm_name ? vm_name : id);
     if (asprintf (&j->host, "%s/%s", src->uid, host ? host : "provider") == -1)
       j->host = NULL;
-    j->vm_status = json_deep_copy (ent);
+    j->position = pos;
+    j->vm_status = json_incref (ent);
     j->cost = job_cost (inv, ent);
     {
       /* Ended in an earlier run of this Migration: nothing to start. */
@@ -860,7 +1137,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
       }
     }
     e.nr_jobs++;
-    if (!j->plan_vm || !j->id || !j->name || !j->host || !j->vm_status) {
+    if (!j->plan_vm || !j->id || !j->name || !j->host) {
       ferry_error ("run migration %s/%s: out of memory", ns, name);
       goto fail;
     }
@@ -868,88 +1145,29 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   ferry_internal_instance_close (src);
   ferry_internal_instance_close (dst);
   src = dst = NULL;
-  if (engine_save_locked (&e, f->store) == -1)
+  if (make_queues (&e) == -1 || index_jobs (&e) == -1) {
+    ferry_error ("run migration %s/%s: out of memory", ns, name);
     goto fail;
+  }
+  /* Every VM's row, before any VM acts; from now on each VM stores its own. */
+  if (engine_save_all (&e, f->store) == -1)
+    goto fail;
+  for (size_t k = 0; k < e.nr_jobs; k++)
+    if (e.jobs[k].state == JOB_DONE)
+      job_slim (&e, &e.jobs[k]);
 
   engine_event (&e, NULL, "Initialize", "Running", 0, e.nr_jobs, NULL);
 
-  /* Admit, watch, join: until every job is done (or stopped).  Each pass
-   * walks the jobs from the first unfinished one; once a host refuses a
-   * VM, the later VMs of that host are not asked in this pass (the
-   * scheduler would refuse them: the host is reserved for the refused
-   * one), so a pass costs little with thousands of pending VMs.
-   */
-  size_t first = 0;                     /* jobs before it are done and joined */
-  struct timespec last_poll = { 0 };
-  bool polled = false;
-  for (;;) {
-    size_t pending = 0, running = 0;
-    const char *blocked[16];            /* hosts that refused in this pass */
-    size_t nr_blocked = 0;
-    struct timespec now;
-
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    if (now.tv_sec != last_poll.tv_sec || !polled) {
-      poll_cancel (&e);                 /* at most about once a second */
-      last_poll = now;
-      polled = true;
-    }
-    for (size_t k = first; k < e.nr_jobs; k++) {
-      struct vm_job *j = &e.jobs[k];
-      pthread_mutex_lock (&e.lock);
-      enum job_state st = j->state;
-      pthread_mutex_unlock (&e.lock);
-      if (st == JOB_PENDING) {
-        if (j->canceled && strcmp (json_string_value (json_object_get (j->vm_status, "phase")) ?: "",
-                                   "Completed") != 0) {
-          cancel_pending (&e, j);
-          continue;
-        }
-        if (stop_requested) {
-          ferry_internal_sched_withdraw (j->host, &j->ticket);
-          stopped++;
-          j->state = JOB_SKIPPED;
-          continue;
-        }
-        bool skip = false;
-        if (!j->ticket)
-          for (size_t b = 0; b < nr_blocked && !skip; b++)
-            skip = strcmp (blocked[b], j->host) == 0;
-        if (!skip && ferry_internal_sched_try_admit (j->host, j->cost, limit, &j->ticket)) {
-          j->state = JOB_RUNNING;
-          int err = pthread_create (&j->thread, NULL, job_thread, j);
-          if (err) {
-            ferry_internal_sched_release (j->host, j->cost);
-            ferry_error_errno (err, "vm %s: start a thread", j->name);
-            job_fail (j, f, ferry_get_error ());
-            j->state = JOB_DONE;
-            j->result = -1;
-            j->joined = true;
-            continue;
-          }
-          running++;
-        }
-        else {
-          if (!skip && nr_blocked < sizeof blocked / sizeof blocked[0])
-            blocked[nr_blocked++] = j->host;
-          pending++;
-        }
-      }
-      else if (st == JOB_RUNNING)
-        running++;
-      else if (st == JOB_DONE && !j->joined) {
-        pthread_join (j->thread, NULL);
-        j->joined = true;
-      }
-      if (k == first && (j->joined || j->state == JOB_SKIPPED))
-        first++;
-    }
-    if (!pending && !running)
-      break;
-    ferry_internal_sched_wait (500);
-  }
+  stopped = engine_admit (&e, limit);
   for (size_t k = 0; k < e.nr_jobs; k++)
     ferry_internal_sched_withdraw (e.jobs[k].host, &e.jobs[k].ticket);
+  {
+    unsigned long long rows, commits;
+    ferry_internal_vm_row_stats (&rows, &commits);
+    ferry_log_object (FERRY_LOG_INFO, "migration", ns, name,
+                      "VM status rows committed by this process so far: "
+                      "%llu in %llu transactions", rows, commits);
+  }
 
   for (size_t k = 0; k < e.nr_jobs; k++) {
     struct vm_job *j = &e.jobs[k];
@@ -963,11 +1181,10 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
       stopped++;
   }
 
-  pthread_mutex_lock (&e.lock);
+  save_unsaved (&e, f->store);
   if (stopped) {
     /* Left Running: `ferry run` or `ferry serve` resumes it. */
-    r = engine_save_locked (&e, f->store);
-    pthread_mutex_unlock (&e.lock);
+    engine_save_own (&e, f->store);
     ferry_error ("migration %s/%s: stopped with %d VMs unfinished; 'ferry run %s -n %s' resumes it",
                  ns, name, stopped, name, ns);
     r = -1;
@@ -984,8 +1201,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
                                   : "The migration has SUCCEEDED."));
   if (skipped)
     json_object_set_new (e.status, "skippedVms", json_integer ((json_int_t) skipped));
-  r = engine_save_locked (&e, f->store);
-  pthread_mutex_unlock (&e.lock);
+  r = engine_save_own (&e, f->store);
   if (r == -1)
     goto out;
   {
@@ -1013,6 +1229,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
   goto out;
 
  fail:
+  /* No VM thread was started: the whole status is this thread's. */
   {
     char *msg = strdup (ferry_get_error ());
     if (plan_name)
@@ -1022,7 +1239,7 @@ ferry_migration_run (struct ferry *f, const char *ns, const char *name,
     json_object_set_new (e.status, "conditions",
                          json_pack ("[{s:s, s:s, s:s, s:s}]", "type", "Failed", "status", "True",
                                     "category", "Critical", "message", msg ? msg : "failed"));
-    engine_save_locked (&e, f->store);
+    engine_save_all (&e, f->store);
     if (msg)
       ferry_error ("%s", msg);
     free (msg);

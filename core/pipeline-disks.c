@@ -70,6 +70,29 @@ copy_one (struct copier *cp, struct worker_arg *w)
   struct ferry_disk_source *src = NULL;
   struct ferry_volume_sink *sink = NULL;
 
+  /* --- scale-out (issue 7, pipeline-remote.c): the destination may copy
+   * a full disk itself (a Job).  It has nothing to open here, so it counts
+   * as opened at once; declined, it opens as usual below.
+   */
+  if (!c->reopen && d->disk_copy) {
+    pthread_mutex_lock (&cp->lock);
+    cp->arrived++;
+    if (++cp->in_flight > cp->max_in_flight)
+      cp->max_in_flight = cp->in_flight;
+    pthread_cond_broadcast (&cp->opened);
+    pthread_mutex_unlock (&cp->lock);
+    int k = ferry_internal_remote_copy (run, c, on_progress, w, &cp->stop);
+    pthread_mutex_lock (&cp->lock);
+    cp->in_flight--;
+    if (k == 0)
+      cp->arrived--;
+    pthread_mutex_unlock (&cp->lock);
+    if (k == -1)
+      ferry_error_prefix ("disk %s of VM %s", c->disk_id, vm_name);
+    if (k != 0)
+      return k == 1 ? 0 : -1;
+  }
+
   pthread_mutex_lock (&cp->open_lock);
   src = p->disk_open (run->source->handle, vm_id, c->disk_id, c->snapshot);
   if (src) {

@@ -168,15 +168,16 @@ ferry_internal_parse_rfc3339 (const char *s, double *t)
 static int
 read_cutover (struct ferry_vm_run *run, double *t)
 {
-  struct ferry_store_row row = { 0 };
-  int r = ferry_internal_store_get (run->f->store, "Migration", run->ns, run->migration, &row);
+  CLEANUP_JSON_DECREF json_t *spec = NULL;
+  /* The spec alone: the status of a large Migration is megabytes. */
+  int r = ferry_internal_store_get_spec (run->f->store, "Migration", run->ns,
+                                         run->migration, &spec);
   if (r != 1) {
     if (r == 0)
       ferry_internal_not_found_error ("Migration", run->ns, run->migration);
-    ferry_internal_store_row_clear (&row);
     return -1;
   }
-  const char *cut = json_string_value (json_object_get (row.spec, "cutover"));
+  const char *cut = json_string_value (json_object_get (spec, "cutover"));
   r = 0;
   if (cut && *cut) {
     if (ferry_internal_parse_rfc3339 (cut, t) == -1) {
@@ -188,7 +189,6 @@ read_cutover (struct ferry_vm_run *run, double *t)
     else
       r = 1;
   }
-  ferry_internal_store_row_clear (&row);
   return r;
 }
 

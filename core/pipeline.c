@@ -213,6 +213,15 @@ ferry_internal_pipeline_init (struct ferry_vm_run *run, const char *vm_id,
   return 0;
 }
 
+/* The Completed event of *done, now that its completion is stored. */
+static void
+emit_done (struct ferry_vm_run *run, const char **done)
+{
+  if (*done)
+    emit (run, *done, "Completed", 0, 0, 0, NULL);
+  *done = NULL;
+}
+
 /* Record err as this VM's failure in step. */
 static void
 fail_step (struct ferry_vm_run *run, json_t *step, const char *why)
@@ -278,6 +287,13 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
   json_object_set_new (run->vm_status, "phase", json_string ("Running"));
   json_object_del (run->vm_status, "error");
 
+  /* A step's completion is stored with the next step's Running transition
+   * (or the VM's end): one commit where there were two, and nothing acts
+   * between them.  A crash before that commit runs the step again on
+   * resume (steps are idempotent).  done: the step whose completion is not
+   * stored yet; its Completed event follows the commit.
+   */
+  const char *done = NULL;
   for (size_t i = 0; i < json_array_size (pipeline); i++) {
     json_t *step = json_array_get (pipeline, i);
     const char *name = json_string_value (json_object_get (step, "name"));
@@ -286,16 +302,18 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
 
     if (phase && strcmp (phase, "Completed") == 0)
       continue;
-    if (*run->canceled)
-      return cancel_vm (run, step);
-    if (*run->stopping)
-      return stop_vm (run, step);
+    if (*run->canceled || *run->stopping) {
+      int r = *run->canceled ? cancel_vm (run, step) : stop_vm (run, step);
+      emit_done (run, &done);
+      return r;
+    }
     for (size_t j = 0; j < NR_COLD_STEPS; j++)
       if (strcmp (cold_steps[j].name, name) == 0)
         def = &cold_steps[j];
     if (!def) {
       fail_step (run, step, "unknown pipeline step in the stored status");
       run->save (run);
+      emit_done (run, &done);
       return -1;
     }
 
@@ -306,6 +324,7 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
     json_object_set_new (run->vm_status, "phase", json_string (name));
     if (run->save (run) == -1)
       return -1;
+    emit_done (run, &done);
     crash_point (run, name);
     emit (run, name, "Running", 0, 0, 0, NULL);
 
@@ -331,9 +350,7 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
     set_now (step, "completed");
     json_t *prog = json_object_get (step, "progress");
     json_object_set (prog, "completed", json_object_get (prog, "total"));
-    if (run->save (run) == -1)
-      return -1;
-    emit (run, name, "Completed", 0, 0, 0, NULL);
+    done = name;
   }
 
   json_object_set_new (run->vm_status, "phase", json_string ("Completed"));
@@ -343,7 +360,10 @@ ferry_internal_pipeline_run (struct ferry_vm_run *run)
                                   "type", "Succeeded", "status", "True",
                                   "category", "Advisory",
                                   "message", "The VM migration has SUCCEEDED."));
-  return run->save (run);
+  if (run->save (run) == -1)
+    return -1;
+  emit_done (run, &done);
+  return 0;
 }
 
 /* ---- Steps ------------------------------------------------------------ */
@@ -423,14 +443,9 @@ step_initialize (struct ferry_vm_run *run, json_t *step)
   json_t *labels = json_deep_copy (json_object_get (json_object_get (run->plan, "spec"), "targetLabels"));
   if (!labels)
     labels = json_object ();
-  /* uids, as Forklift's labels (the Migration's from the store). */
-  {
-    struct ferry_store_row mrow = { 0 };
-    bool have = ferry_internal_store_get (run->f->store, "Migration", run->ns,
-                                          run->migration, &mrow) == 1 && mrow.uid;
-    json_object_set_new (labels, "migration", json_string (have ? mrow.uid : run->migration));
-    ferry_internal_store_row_clear (&mrow);
-  }
+  /* uids, as Forklift's labels. */
+  json_object_set_new (labels, "migration",
+                       json_string (run->migration_uid ? run->migration_uid : run->migration));
   json_object_set_new (labels, "plan", json_string (plan_uid (run)));
   json_object_set_new (labels, "vmID", json_string (vm_id));
   json_object_set_new (spec, "labels", labels);

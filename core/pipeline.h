@@ -15,6 +15,7 @@
 struct ferry_vm_run {
   struct ferry *f;
   const char *ns, *migration;           /* the Migration object */
+  const char *migration_uid;            /* its uid (labels), or NULL */
   const json_t *plan;                   /* the Plan object (metadata + spec) */
   const json_t *plan_vm;                /* this VM's entry of spec.vms */
   json_t *vm_status;                    /* this VM's entry of status.vms (borrowed, mutated) */
@@ -22,7 +23,9 @@ struct ferry_vm_run {
   const json_t *network_map, *storage_map;  /* the map specs, or NULL */
   ferry_run_fn fn;
   void *opaque;
-  /* Persist the whole Migration status now; -1 on error. */
+  /* Store this VM's status (vm_status) now and wait until it is
+   * committed; -1 on error.
+   */
   int (*save) (struct ferry_vm_run *run);
   void *save_opaque;
   /* Called (may be NULL) when one of the VM's disks is copied (cold
@@ -162,6 +165,26 @@ int ferry_internal_copy_disks (struct ferry_vm_run *run, json_t *step,
                                void *opaque);
 void ferry_internal_disk_copies_clear (struct ferry_disk_copy *copies,
                                        size_t n);
+
+/* ---- Scale-out (issue 7, pipeline-remote.c; helper "worker") --------- */
+
+/* The source Provider ns/name as multi-document YAML that `ferry apply`
+ * reads: the Provider, its Secret (decrypted, as stringData) and its Host
+ * objects with their Secrets.  Holds credentials: never log it; the caller
+ * frees (explicit_bzero first).  NULL with an error.
+ */
+char *ferry_internal_provider_manifests (struct ferry *f, const char *ns,
+                                         const char *name);
+/* For a full copy (not c->reopen) at a destination with disk_copy: build
+ * the source object and let the destination copy disk c itself.  1 done
+ * (c->started, c->ended and c->res filled as a transfer would), 0 the
+ * destination does not (stream it as usual), -1 failed with an error.
+ * progress/opaque/cancel as for ferry_transfer.
+ */
+int ferry_internal_remote_copy (struct ferry_vm_run *run,
+                                struct ferry_disk_copy *c,
+                                ferry_progress_fn progress, void *opaque,
+                                volatile int *cancel);
 
 /* ---- Source and target power (pipeline-power.c) ---------------------- */
 

@@ -24,6 +24,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released = PTHREAD_COND_INITIALIZER;
 static struct sched_host *hosts;
 static uint64_t next_ticket = 1;        /* tickets handed out, in order */
+static uint64_t epoch;                  /* releases and withdraws so far */
 
 static unsigned
 parse_limit (const json_t *v)
@@ -115,6 +116,7 @@ ferry_internal_sched_withdraw (const char *host, uint64_t *ticket)
   struct sched_host *h = host_get (host);
   if (h && h->reserved == *ticket) {
     h->reserved = 0;
+    epoch++;
     pthread_cond_broadcast (&released);
   }
   *ticket = 0;
@@ -131,6 +133,7 @@ ferry_internal_sched_release (const char *host, unsigned cost)
     if (h->running)
       h->running--;
   }
+  epoch++;
   pthread_cond_broadcast (&released);
   pthread_mutex_unlock (&lock);
 }
@@ -142,12 +145,22 @@ ferry_internal_sched_release_disks (const char *host, unsigned n)
   struct sched_host *h = host_get (host);
   if (h)
     h->inflight -= n <= h->inflight ? n : h->inflight;
+  epoch++;
   pthread_cond_broadcast (&released);
   pthread_mutex_unlock (&lock);
 }
 
+uint64_t
+ferry_internal_sched_epoch (void)
+{
+  pthread_mutex_lock (&lock);
+  uint64_t e = epoch;
+  pthread_mutex_unlock (&lock);
+  return e;
+}
+
 void
-ferry_internal_sched_wait (unsigned ms)
+ferry_internal_sched_wait_since (uint64_t since, unsigned ms)
 {
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
@@ -158,8 +171,16 @@ ferry_internal_sched_wait (unsigned ms)
     ts.tv_nsec -= 1000000000L;
   }
   pthread_mutex_lock (&lock);
-  pthread_cond_timedwait (&released, &lock, &ts);
+  while (epoch == since
+         && pthread_cond_timedwait (&released, &lock, &ts) == 0)
+    ;
   pthread_mutex_unlock (&lock);
+}
+
+void
+ferry_internal_sched_wait (unsigned ms)
+{
+  ferry_internal_sched_wait_since (ferry_internal_sched_epoch (), ms);
 }
 
 unsigned

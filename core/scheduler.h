@@ -61,6 +61,14 @@ void ferry_internal_sched_withdraw (const char *host, uint64_t *ticket);
  */
 void ferry_internal_sched_wait (unsigned ms);
 
+/* A count that moves on every release and withdraw.  An admission loop
+ * reads it before a pass and then waits with ferry_internal_sched_wait_since,
+ * so a release during the pass is not missed (the wait returns at once).
+ */
+uint64_t ferry_internal_sched_epoch (void);
+/* Wait until the count is no longer epoch, or ms milliseconds pass. */
+void ferry_internal_sched_wait_since (uint64_t epoch, unsigned ms);
+
 /* Disks in flight on host now (tests and status). */
 unsigned ferry_internal_sched_inflight (const char *host);
 

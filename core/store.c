@@ -53,6 +53,14 @@ enum query {
   Q_INV_GET_NAME,
   Q_INV_LIST,
   Q_INV_REVISION,
+  Q_VM_ROWS,
+  Q_VM_PUT,
+  Q_VM_GET,
+  Q_VM_TRIM,
+  Q_TOUCH_UID,
+  Q_SET_STATUS_UID,
+  Q_BEGIN,
+  Q_COMMIT,
   Q_COUNT,
 };
 
@@ -125,6 +133,26 @@ static const char *const query_sql[Q_COUNT] = {
   [Q_INV_REVISION] =
   "SELECT revision FROM inventory"
   " WHERE provider_uid = ?1 AND kind = ?2 AND id = ?3",
+  [Q_VM_ROWS] =
+  "SELECT status FROM migration_vms WHERE migration_uid = ?1"
+  " ORDER BY position",
+  [Q_VM_PUT] =
+  "INSERT INTO migration_vms (migration_uid, position, status, vm_id)"
+  " VALUES (?1, ?2, ?3, ?4)"
+  " ON CONFLICT (migration_uid, position) DO UPDATE SET"
+  "  status = excluded.status, vm_id = excluded.vm_id",
+  [Q_VM_GET] =
+  "SELECT status FROM migration_vms WHERE migration_uid = ?1 AND vm_id = ?2"
+  " ORDER BY position LIMIT 1",
+  [Q_VM_TRIM] =
+  "DELETE FROM migration_vms WHERE migration_uid = ?1 AND position >= ?2",
+  [Q_TOUCH_UID] =
+  "UPDATE objects SET resource_version = resource_version + 1 WHERE uid = ?1",
+  [Q_SET_STATUS_UID] =                  /* schema upgrades: no new version */
+  "UPDATE objects SET status = ?2 WHERE uid = ?1",
+  /* Prepared once, not parsed per transaction: the engine commits often. */
+  [Q_BEGIN] = "BEGIN IMMEDIATE",
+  [Q_COMMIT] = "COMMIT",
 };
 
 /* Schema steps: steps[v - 1] takes the database from v - 1 to v.  Each
@@ -170,6 +198,17 @@ static const char *const schema_steps[FERRY_STORE_SCHEMA_VERSION] = {
   " provider_uid TEXT PRIMARY KEY NOT NULL,"
   " mark INTEGER NOT NULL"
   ");",
+  /* 3: a Migration's status.vms[i] as a row of its own (see store.h);
+   * move_vms_to_rows moves the entries of existing Migrations.
+   */
+  "CREATE TABLE migration_vms ("
+  " migration_uid TEXT NOT NULL REFERENCES objects (uid) ON DELETE CASCADE,"
+  " position INTEGER NOT NULL,"         /* index in status.vms */
+  " vm_id TEXT,"                        /* the entry's id */
+  " status TEXT NOT NULL,"              /* JSON: the entry */
+  " PRIMARY KEY (migration_uid, position)"
+  ");"
+  "CREATE INDEX migration_vms_by_vm ON migration_vms (migration_uid, vm_id);",
 };
 
 struct ferry_store {
@@ -253,15 +292,23 @@ bind_text (sqlite3_stmt *s, int i, const char *v)
     : sqlite3_bind_null (s, i);
 }
 
-/* Serialise v (NULL stays SQL NULL): compact, keys sorted. */
+/* The one form of stored JSON: compact, keys sorted (so `ferry get` shows
+ * every object's keys in one order, and equal documents compare equal).
+ */
+char *
+ferry_internal_store_dump_json (const json_t *v)
+{
+  return json_dumps (v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Serialise v (NULL stays SQL NULL). */
 static int
 bind_json (struct ferry_store *st, sqlite3_stmt *s, int i, const json_t *v,
            const char *what)
 {
   if (!v)
     return sqlite3_bind_null (s, i);
-  CLEANUP_FREE char *text =
-    json_dumps (v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  CLEANUP_FREE char *text = ferry_internal_store_dump_json (v);
   if (!text) {
     ferry_error ("%s: %s: cannot serialise JSON (strings must be UTF-8)",
                  what, st->path);
@@ -294,11 +341,28 @@ bind_key (sqlite3_stmt *s, const char *kind, const char *ns, const char *name)
 
 /* ---- Transactions ------------------------------------------------------ */
 
+/* Step a prepared statement that returns no rows: SQLITE_OK or the error
+ * (message in the connection).
+ */
+static int
+step_cached (struct ferry_store *st, enum query q)
+{
+  sqlite3_stmt *s = get_stmt (st, q);
+  int r;
+
+  if (!s)
+    return SQLITE_ERROR;
+  r = sqlite3_step (s);
+  sqlite3_reset (s);
+  return r == SQLITE_DONE ? SQLITE_OK : r;
+}
+
 static int
 txn_begin (struct ferry_store *st)
 {
-  if (sqlite3_exec (st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-    if ((sqlite3_errcode (st->db) & 0xff) == SQLITE_BUSY)
+  int r = step_cached (st, Q_BEGIN);
+  if (r != SQLITE_OK) {
+    if ((r & 0xff) == SQLITE_BUSY)
       ferry_error ("begin transaction: %s: another process kept the database "
                    "locked for more than %g s: %s", st->path,
                    st->busy_timeout_ms / 1000.0, sqlite3_errmsg (st->db));
@@ -312,7 +376,7 @@ txn_begin (struct ferry_store *st)
 static int
 txn_commit (struct ferry_store *st)
 {
-  if (sqlite3_exec (st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+  if (step_cached (st, Q_COMMIT) != SQLITE_OK) {
     store_error (st, "commit transaction");
     if (!sqlite3_get_autocommit (st->db))
       sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -402,6 +466,13 @@ auto_end (struct ferry_store *st, bool own, int r)
 
 /* ---- Open, schema ------------------------------------------------------ */
 
+static int move_vms_to_rows (struct ferry_store *st);
+
+/* Data moves that go with a schema step (same transaction), or NULL. */
+static int (*const schema_fixups[FERRY_STORE_SCHEMA_VERSION]) (struct ferry_store *st) = {
+  [2] = move_vms_to_rows,
+};
+
 static int
 read_user_version (struct ferry_store *st)
 {
@@ -486,6 +557,11 @@ upgrade_schema (struct ferry_store *st)
     if (sqlite3_exec (st->db, schema_steps[v], NULL, NULL, NULL) != SQLITE_OK
         || sqlite3_exec (st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
       store_error (st, "upgrade schema from version %d to %d", v, v + 1);
+      txn_rollback (st);
+      return -1;
+    }
+    if (schema_fixups[v] && schema_fixups[v] (st) == -1) {
+      ferry_error_prefix ("upgrade schema from version %d to %d", v, v + 1);
       txn_rollback (st);
       return -1;
     }
@@ -716,10 +792,11 @@ row_from_stmt (struct ferry_store *st, sqlite3_stmt *s,
   return -1;
 }
 
-int
-ferry_internal_store_get (struct ferry_store *st, const char *kind,
-                          const char *ns, const char *name,
-                          struct ferry_store_row *row)
+static int attach_vm_rows (struct ferry_store *st, struct ferry_store_row *row);
+
+static int
+get_object (struct ferry_store *st, const char *kind, const char *ns,
+            const char *name, struct ferry_store_row *row, bool vms)
 {
   CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET);
   int r;
@@ -739,7 +816,28 @@ ferry_internal_store_get (struct ferry_store *st, const char *kind,
   }
   if (row_from_stmt (st, s, row) == -1)
     return -1;
+  /* Read while s is still stepped: the rows come from the same snapshot. */
+  if (vms && attach_vm_rows (st, row) == -1) {
+    ferry_internal_store_row_clear (row);
+    return -1;
+  }
   return 1;
+}
+
+int
+ferry_internal_store_get (struct ferry_store *st, const char *kind,
+                          const char *ns, const char *name,
+                          struct ferry_store_row *row)
+{
+  return get_object (st, kind, ns, name, row, true);
+}
+
+int
+ferry_internal_store_get_without_vms (struct ferry_store *st, const char *kind,
+                                      const char *ns, const char *name,
+                                      struct ferry_store_row *row)
+{
+  return get_object (st, kind, ns, name, row, false);
 }
 
 int
@@ -917,30 +1015,6 @@ ferry_internal_store_update (struct ferry_store *st,
   return auto_end (st, own, update_locked (st, row));
 }
 
-int
-ferry_internal_store_set_status (struct ferry_store *st, const char *kind,
-                                 const char *ns, const char *name,
-                                 const json_t *status)
-{
-  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_SET_STATUS);
-  int r;
-
-  if (!s)
-    return -1;
-  if ((r = bind_key (s, kind, ns, name)) != SQLITE_OK
-      || (r = bind_json (st, s, 4, status, "set status")) != SQLITE_OK
-      || (r = sqlite3_step (s)) != SQLITE_DONE) {
-    if (r != -2)
-      store_error (st, "set status of %s %s/%s", kind, ns, name);
-    return -1;
-  }
-  if (sqlite3_changes (st->db) == 0) {
-    ferry_internal_not_found_error (kind, ns, name);
-    return -1;
-  }
-  return 0;
-}
-
 static int
 delete_locked (struct ferry_store *st, const char *kind, const char *ns,
                const char *name)
@@ -997,10 +1071,9 @@ ferry_internal_store_delete (struct ferry_store *st, const char *kind,
   return auto_end (st, own, delete_locked (st, kind, ns, name));
 }
 
-int
-ferry_internal_store_list (struct ferry_store *st, const char *kind,
-                           const char *ns, ferry_store_row_fn fn,
-                           void *opaque)
+static int
+list_objects (struct ferry_store *st, const char *kind, const char *ns,
+              bool vms, ferry_store_row_fn fn, void *opaque)
 {
   CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_LIST);
   int r;
@@ -1015,8 +1088,11 @@ ferry_internal_store_list (struct ferry_store *st, const char *kind,
     struct ferry_store_row row = { 0 };
     int fr;
 
-    if (row_from_stmt (st, s, &row) == -1)
+    if (row_from_stmt (st, s, &row) == -1
+        || (vms && attach_vm_rows (st, &row) == -1)) {
+      ferry_internal_store_row_clear (&row);
       return -1;
+    }
     fr = fn (opaque, &row);
     ferry_internal_store_row_clear (&row);
     if (fr == -1)
@@ -1027,6 +1103,380 @@ ferry_internal_store_list (struct ferry_store *st, const char *kind,
     return -1;
   }
   return 0;
+}
+
+int
+ferry_internal_store_list (struct ferry_store *st, const char *kind,
+                           const char *ns, ferry_store_row_fn fn,
+                           void *opaque)
+{
+  return list_objects (st, kind, ns, true, fn, opaque);
+}
+
+int
+ferry_internal_store_list_without_vms (struct ferry_store *st,
+                                       const char *kind, const char *ns,
+                                       ferry_store_row_fn fn, void *opaque)
+{
+  return list_objects (st, kind, ns, false, fn, opaque);
+}
+
+/* ---- Migration VM rows (schema v3) ------------------------------------ */
+
+static bool
+is_migration (const char *kind)
+{
+  return kind && strcmp (kind, "Migration") == 0;
+}
+
+/* What the objects row keeps of a Migration's status (new reference):
+ * everything but status.vms, whose entries are rows; an empty vms array
+ * stays, so the status reads back with it.
+ */
+static json_t *
+own_status (const json_t *status)
+{
+  const json_t *vms = json_object_get (status, "vms");
+  json_t *own;
+
+  if (!json_is_array (vms) || json_array_size (vms) == 0)
+    return json_incref ((json_t *) status);
+  own = json_copy ((json_t *) status);
+  if (own)
+    json_object_del (own, "vms");
+  return own;
+}
+
+/* A Migration's VM rows, in order, as row->status.vms; row->status is
+ * left as stored when the Migration has none.
+ */
+static int
+attach_vm_rows (struct ferry_store *st, struct ferry_store_row *row)
+{
+  CLEANUP_RESET sqlite3_stmt *s = NULL;
+  CLEANUP_JSON_DECREF json_t *vms = NULL;
+  int r;
+
+  if (!is_migration (row->kind))
+    return 0;
+  s = get_stmt (st, Q_VM_ROWS);
+  if (!s)
+    return -1;
+  if (bind_text (s, 1, row->uid) != SQLITE_OK) {
+    store_error (st, "read the VMs of migration %s/%s", row->ns, row->name);
+    return -1;
+  }
+  while ((r = sqlite3_step (s)) == SQLITE_ROW) {
+    json_t *ent;
+    if (column_json (st, s, 0, &ent, row->name) == -1)
+      return -1;
+    if ((!vms && !(vms = json_array ()))
+        || json_array_append_new (vms, ent) == -1) {
+      ferry_error ("read the VMs of migration %s/%s: out of memory",
+                   row->ns, row->name);
+      return -1;
+    }
+  }
+  if (r != SQLITE_DONE) {
+    store_error (st, "read the VMs of migration %s/%s", row->ns, row->name);
+    return -1;
+  }
+  if (!vms)
+    return 0;
+  if (!json_is_object (row->status)) {
+    json_decref (row->status);
+    row->status = json_object ();
+  }
+  if (!row->status || json_object_set_new (row->status, "vms", ferry_steal (&vms)) == -1) {
+    ferry_error ("read the VMs of migration %s/%s: out of memory",
+                 row->ns, row->name);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+put_vm_row (struct ferry_store *st, const char *uid, size_t position,
+            const char *vm_id, const char *text)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_VM_PUT);
+  int r;
+
+  if (!s)
+    return -1;
+  if (position > INT64_MAX) {
+    ferry_error ("store VM %zu of migration %s: position out of range",
+                 position, uid);
+    return -1;
+  }
+  if ((r = bind_text (s, 1, uid)) != SQLITE_OK
+      || (r = sqlite3_bind_int64 (s, 2, (sqlite3_int64) position)) != SQLITE_OK
+      || (r = bind_text (s, 3, text)) != SQLITE_OK
+      || (r = bind_text (s, 4, vm_id)) != SQLITE_OK
+      || (r = sqlite3_step (s)) != SQLITE_DONE) {
+    if (r == SQLITE_CONSTRAINT_FOREIGNKEY)
+      ferry_error ("store VM %zu of migration %s: %s: the migration does not exist",
+                   position, uid, st->path);
+    else
+      store_error (st, "store VM %zu of migration %s", position, uid);
+    return -1;
+  }
+  return 0;
+}
+
+/* The rows from position n on (the status has fewer VMs now). */
+static int
+trim_vm_rows (struct ferry_store *st, const char *uid, size_t n)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_VM_TRIM);
+
+  if (!s)
+    return -1;
+  if (bind_text (s, 1, uid) != SQLITE_OK
+      || sqlite3_bind_int64 (s, 2, (sqlite3_int64) n) != SQLITE_OK
+      || sqlite3_step (s) != SQLITE_DONE) {
+    store_error (st, "remove VMs of migration %s", uid);
+    return -1;
+  }
+  return 0;
+}
+
+/* Every entry of vms (an array, or nothing) as the Migration's rows. */
+static int
+put_vm_rows (struct ferry_store *st, const char *uid, const json_t *vms)
+{
+  const json_t *ent;
+  size_t i;
+
+  json_array_foreach (vms, i, ent) {
+    CLEANUP_FREE char *text = ferry_internal_store_dump_json (ent);
+    if (!text) {
+      ferry_error ("store VM %zu of migration %s: %s: cannot serialise JSON "
+                   "(strings must be UTF-8)", i, uid, st->path);
+      return -1;
+    }
+    if (put_vm_row (st, uid, i, json_string_value (json_object_get (ent, "id")),
+                    text) == -1)
+      return -1;
+  }
+  return trim_vm_rows (st, uid, json_array_size (vms));
+}
+
+static int
+get_uid (struct ferry_store *st, const char *kind, const char *ns,
+         const char *name, char **uid)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET_UID);
+  int r;
+
+  *uid = NULL;
+  if (!s)
+    return -1;
+  if (bind_key (s, kind, ns, name) != SQLITE_OK
+      || ((r = sqlite3_step (s)) != SQLITE_ROW && r != SQLITE_DONE)) {
+    store_error (st, "get the uid of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  if (r == SQLITE_DONE)
+    return 0;
+  if (column_strdup (s, 0, uid) == -1) {
+    ferry_error_errno (errno, "get the uid of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  return 1;
+}
+
+int
+ferry_internal_store_set_vm_status (struct ferry_store *st,
+                                    const char *migration_uid,
+                                    size_t position, const char *vm_id,
+                                    const char *vm_json)
+{
+  bool own;
+  int r;
+
+  if (auto_begin (st, &own) == -1)
+    return -1;
+  r = put_vm_row (st, migration_uid, position, vm_id, vm_json);
+  if (r == 0) {
+    CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_TOUCH_UID);
+    if (!s)
+      r = -1;
+    else if (bind_text (s, 1, migration_uid) != SQLITE_OK
+             || sqlite3_step (s) != SQLITE_DONE) {
+      store_error (st, "store VM %zu of migration %s", position, migration_uid);
+      r = -1;
+    }
+  }
+  return auto_end (st, own, r);
+}
+
+json_t *
+ferry_internal_store_get_vm_status (struct ferry_store *st,
+                                    const char *migration_uid,
+                                    const char *vm_id)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_VM_GET);
+  json_t *ent = NULL;
+  int r;
+
+  ferry_clear_error ();
+  if (!s)
+    return NULL;
+  if (bind_text (s, 1, migration_uid) != SQLITE_OK
+      || bind_text (s, 2, vm_id) != SQLITE_OK) {
+    store_error (st, "read VM %s of migration %s", vm_id, migration_uid);
+    return NULL;
+  }
+  r = sqlite3_step (s);
+  if (r == SQLITE_DONE)
+    return NULL;
+  if (r != SQLITE_ROW) {
+    store_error (st, "read VM %s of migration %s", vm_id, migration_uid);
+    return NULL;
+  }
+  column_json (st, s, 0, &ent, vm_id);
+  return ent;
+}
+
+/* Move status.vms of every Migration to rows (upgrade to version 3).  The
+ * Migrations are read first, then written: no table is changed under an
+ * open SELECT on it.
+ */
+static int
+move_vms_to_rows (struct ferry_store *st)
+{
+  CLEANUP_JSON_DECREF json_t *todo = json_object ();    /* {uid: status} */
+  sqlite3_stmt *s = NULL;
+  const char *uid;
+  json_t *status;
+  int r;
+
+  if (!todo) {
+    ferry_error ("%s: out of memory", st->path);
+    return -1;
+  }
+  if (sqlite3_prepare_v2 (st->db, "SELECT uid, status FROM objects"
+                          " WHERE kind = 'Migration' AND status IS NOT NULL",
+                          -1, &s, NULL) != SQLITE_OK) {
+    store_error (st, "read migrations");
+    return -1;
+  }
+  while ((r = sqlite3_step (s)) == SQLITE_ROW) {
+    json_t *st_json;
+    if (column_json (st, s, 1, &st_json, (const char *) sqlite3_column_text (s, 0)) == -1) {
+      sqlite3_finalize (s);
+      return -1;
+    }
+    if (json_array_size (json_object_get (st_json, "vms")) > 0)
+      json_object_set_new (todo, (const char *) sqlite3_column_text (s, 0), st_json);
+    else
+      json_decref (st_json);
+  }
+  if (r != SQLITE_DONE) {
+    store_error (st, "read migrations");
+    sqlite3_finalize (s);
+    return -1;
+  }
+  sqlite3_finalize (s);
+
+  json_object_foreach (todo, uid, status) {
+    CLEANUP_RESET sqlite3_stmt *u = get_stmt (st, Q_SET_STATUS_UID);
+    CLEANUP_JSON_DECREF json_t *own = own_status (status);
+    if (!u)
+      return -1;
+    if (!own) {
+      ferry_error ("move the VMs of migration %s to rows: out of memory", uid);
+      return -1;
+    }
+    if ((r = bind_text (u, 1, uid)) != SQLITE_OK
+        || (r = bind_json (st, u, 2, own, "move VMs to rows")) != SQLITE_OK
+        || (r = sqlite3_step (u)) != SQLITE_DONE) {
+      if (r != -2)
+        store_error (st, "move the VMs of migration %s to rows", uid);
+      return -1;
+    }
+    if (put_vm_rows (st, uid, json_object_get (status, "vms")) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* The object's own status; with_vms: a Migration's status.vms replaces
+ * its VM rows (else they are kept and status.vms is not written).
+ */
+static int
+set_status_locked (struct ferry_store *st, const char *kind, const char *ns,
+                   const char *name, const json_t *status, bool with_vms)
+{
+  CLEANUP_JSON_DECREF json_t *own = NULL;
+  int r;
+
+  if (is_migration (kind)) {
+    own = own_status (status);
+    if (status && !own) {
+      ferry_error ("set status of %s %s/%s: out of memory", kind, ns, name);
+      return -1;
+    }
+  }
+  else
+    own = json_incref ((json_t *) status);
+  {
+    CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_SET_STATUS);
+    if (!s)
+      return -1;
+    if ((r = bind_key (s, kind, ns, name)) != SQLITE_OK
+        || (r = bind_json (st, s, 4, own, "set status")) != SQLITE_OK
+        || (r = sqlite3_step (s)) != SQLITE_DONE) {
+      if (r != -2)
+        store_error (st, "set status of %s %s/%s", kind, ns, name);
+      return -1;
+    }
+    if (sqlite3_changes (st->db) == 0) {
+      ferry_internal_not_found_error (kind, ns, name);
+      return -1;
+    }
+  }
+  if (is_migration (kind) && with_vms) {
+    CLEANUP_FREE char *uid = NULL;
+    const json_t *vms = json_object_get (status, "vms");
+    if (get_uid (st, kind, ns, name, &uid) != 1)
+      return -1;
+    if (put_vm_rows (st, uid, json_is_array (vms) ? vms : NULL) == -1) {
+      ferry_error_prefix ("set status of %s %s/%s", kind, ns, name);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int
+ferry_internal_store_set_status (struct ferry_store *st, const char *kind,
+                                 const char *ns, const char *name,
+                                 const json_t *status)
+{
+  bool own;
+
+  if (!is_migration (kind))             /* one statement */
+    return set_status_locked (st, kind, ns, name, status, true);
+  if (auto_begin (st, &own) == -1)
+    return -1;
+  return auto_end (st, own, set_status_locked (st, kind, ns, name, status, true));
+}
+
+int
+ferry_internal_store_set_status_keep_vms (struct ferry_store *st,
+                                          const char *kind, const char *ns,
+                                          const char *name,
+                                          const json_t *status)
+{
+  bool own;
+
+  if (!is_migration (kind))
+    return set_status_locked (st, kind, ns, name, status, false);
+  if (auto_begin (st, &own) == -1)
+    return -1;
+  return auto_end (st, own, set_status_locked (st, kind, ns, name, status, false));
 }
 
 /* ---- Inventory --------------------------------------------------------- */

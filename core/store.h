@@ -10,9 +10,16 @@
  * (labels and annotations), spec JSON, status JSON, and for Secrets the
  * sealed (encrypted) data blob instead of plaintext.
  *
+ * A Migration's status.vms[i] is a row of its own (migration_vms, keyed by
+ * the Migration's uid and i), so the engine stores one VM's transition
+ * without rewriting the others'; ferry_internal_store_get/list put the
+ * rows back as status.vms, so readers see one status as before.
+ *
  * Version history:
  *   1  objects
  *   2  inventory (per provider entities) and its indexes
+ *   3  migration_vms: each Migration's status.vms entries as rows (moved
+ *      out of the objects' status on upgrade), indexed by VM id too
  */
 #ifndef FERRY_CORE_STORE_H
 #define FERRY_CORE_STORE_H
@@ -21,7 +28,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define FERRY_STORE_SCHEMA_VERSION 2
+#define FERRY_STORE_SCHEMA_VERSION 3
 
 struct ferry_store;
 
@@ -79,6 +86,13 @@ void ferry_internal_not_found_error (const char *kind, const char *ns,
 int ferry_internal_store_get (struct ferry_store *st, const char *kind,
                               const char *ns, const char *name,
                               struct ferry_store_row *row);
+/* The same without a Migration's VM rows: row->status has no status.vms
+ * (cheap whatever the Migration's size).
+ */
+int ferry_internal_store_get_without_vms (struct ferry_store *st,
+                                          const char *kind, const char *ns,
+                                          const char *name,
+                                          struct ferry_store_row *row);
 
 /* Only the spec of an object (no status: cheap for a large Migration);
  * 1 found (*spec owned by the caller, NULL if none), 0 not found, -1 error.
@@ -99,11 +113,41 @@ int ferry_internal_store_insert (struct ferry_store *st,
 int ferry_internal_store_update (struct ferry_store *st,
                                  struct ferry_store_row *row);
 
+/* The whole status; for a Migration, status.vms replaces its VM rows (in
+ * the caller's transaction, or one of its own).
+ */
 int ferry_internal_store_set_status (struct ferry_store *st, const char *kind,
                                      const char *ns, const char *name,
                                      const json_t *status);
+/* The status but a Migration's status.vms (ignored): its VM rows stay. */
+int ferry_internal_store_set_status_keep_vms (struct ferry_store *st,
+                                              const char *kind,
+                                              const char *ns,
+                                              const char *name,
+                                              const json_t *status);
+/* One VM's entry of a Migration's status.vms: vm_json (the entry as
+ * ferry_internal_store_dump_json writes it, its "id" vm_id) at position,
+ * by the Migration's uid; bumps its resourceVersion.  In the caller's
+ * transaction, or one of its own.
+ */
+int ferry_internal_store_set_vm_status (struct ferry_store *st,
+                                        const char *migration_uid,
+                                        size_t position, const char *vm_id,
+                                        const char *vm_json);
+/* The entry of a Migration's status.vms whose id is vm_id (new
+ * reference; the first by position), by an index: cheap whatever the
+ * Migration's size.  NULL and no error when absent (check
+ * ferry_get_error()[0]).
+ */
+json_t *ferry_internal_store_get_vm_status (struct ferry_store *st,
+                                            const char *migration_uid,
+                                            const char *vm_id);
+/* JSON text as the store keeps it (compact, keys sorted); NULL when v
+ * holds invalid UTF-8.  Caller frees.
+ */
+char *ferry_internal_store_dump_json (const json_t *v);
 
-/* 1 deleted, 0 not found, -1 error. */
+/* 1 deleted, 0 not found, -1 error.  A Migration's VM rows go with it. */
 int ferry_internal_store_delete (struct ferry_store *st, const char *kind,
                                  const char *ns, const char *name);
 
@@ -116,6 +160,11 @@ typedef int (*ferry_store_row_fn) (void *opaque,
 int ferry_internal_store_list (struct ferry_store *st, const char *kind,
                                const char *ns, ferry_store_row_fn fn,
                                void *opaque);
+/* The same without Migrations' VM rows (see _get_without_vms). */
+int ferry_internal_store_list_without_vms (struct ferry_store *st,
+                                           const char *kind, const char *ns,
+                                           ferry_store_row_fn fn,
+                                           void *opaque);
 
 /* ---- Inventory (schema v2) ------------------------------------------- */
 

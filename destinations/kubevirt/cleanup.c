@@ -1,6 +1,8 @@
 /* ferry kubevirt destination: remove what ferry created for one VM of one
- * plan: every DataVolume, PVC, VirtualMachine, Secret and Job carrying the
- * labels plan=PLAN and vmID=VM, and nothing else.  Idempotent: an object
+ * plan: every VirtualMachine, Job, DataVolume, PVC, Secret, RoleBinding,
+ * Role and ServiceAccount carrying the labels plan=PLAN and vmID=VM, and
+ * nothing else (Jobs with propagationPolicy Background: their pods go
+ * too).  Idempotent: an object
  * already gone (404) is fine.
  *
  * The ABI gives no namespace, so the objects are found with a
@@ -25,10 +27,13 @@ static const struct {
   const char *prefix, *resource;
 } kinds[] = {
   { "/apis/kubevirt.io/v1/", "virtualmachines" },
+  { "/apis/batch/v1/", "jobs" },        /* before what their pods use */
   { "/apis/cdi.kubevirt.io/v1beta1/", "datavolumes" },
   { "/api/v1/", "persistentvolumeclaims" },
   { "/api/v1/", "secrets" },
-  { "/apis/batch/v1/", "jobs" },
+  { "/apis/rbac.authorization.k8s.io/v1/", "rolebindings" },
+  { "/apis/rbac.authorization.k8s.io/v1/", "roles" },
+  { "/api/v1/", "serviceaccounts" },
 };
 
 static int
@@ -48,8 +53,8 @@ delete_items (struct kv_handle *h, size_t kind, const json_t *items)
     long http;
 
     if (en == NULL || ename == NULL ||
-        asprintf (&path, "%snamespaces/%s/%s/%s", kinds[kind].prefix, en,
-                  kinds[kind].resource, ename) == -1) {
+        asprintf (&path, "%snamespaces/%s/%s/%s?propagationPolicy=Background",
+                  kinds[kind].prefix, en, kinds[kind].resource, ename) == -1) {
       ferry_error ("kubevirt: cleanup: out of memory");
       return -1;
     }

@@ -38,8 +38,9 @@ kv_check_apis (struct kv_handle *h)
                  h->k.conn.server);
     return -1;
   }
-  if (!group_served (apis, "cdi.kubevirt.io")) {
-    ferry_error ("kubevirt: %s does not serve the cdi.kubevirt.io API group: CDI (Containerized Data Importer) is not installed",
+  /* transfer: job fills plain PVCs from Jobs: no CDI needed. */
+  if (!h->transfer_job && !group_served (apis, "cdi.kubevirt.io")) {
+    ferry_error ("kubevirt: %s does not serve the cdi.kubevirt.io API group: CDI (Containerized Data Importer) is not installed (install it, or set the destination Provider's settings.transfer: job)",
                  h->k.conn.server);
     return -1;
   }
@@ -79,7 +80,7 @@ kv_check_namespace (struct kv_handle *h, const char *ns)
   switch (probe (h, path)) {
   case 0: return 0;
   case 1:
-    ferry_error ("kubevirt: namespace %s not found in the destination cluster (create it, or fix the plan's targetNamespace)",
+    ferry_error ("kubevirt: namespace %s not found in the destination cluster (create it, set the destination Provider's settings.createNamespace: \"true\", or fix the plan's targetNamespace)",
                  ns);
     return -1;
   default: return -1;

@@ -6,7 +6,10 @@
  * no token, the current kubeconfig ($KUBECONFIG, ~/.kube/config), else
  * the pod's service account.  Optional spec.settings: uploadProxyURL,
  * cdiUploadAPIURL, uploadAsync ("true"), uploadReadyTimeout and
- * uploadDoneTimeout (seconds).
+ * uploadDoneTimeout (seconds); transfer ("upload", the default, or "job":
+ * each disk copied by a Job in the cluster, job.c), transferImage (the
+ * Jobs' image, default ferry:VERSION) and createNamespace ("true": a
+ * missing target namespace is created).
  */
 #include <config.h>
 
@@ -114,6 +117,47 @@ connect_params (const struct ferry_open_args *args, struct kube_conn *c)
   return 0;
 }
 
+/* settings.KEY: "true" or "false" (absent: false). */
+static int
+boolean (const struct ferry_open_args *args, const char *key, int *out)
+{
+  const char *s = setting (args, key);
+
+  *out = s != NULL && strcmp (s, "true") == 0;
+  if (s != NULL && strcmp (s, "true") != 0 && strcmp (s, "false") != 0) {
+    ferry_error ("kubevirt: provider %s/%s: settings.%s \"%s\": must be \"true\" or \"false\"",
+                 args->ns, args->name, key, s);
+    return -1;
+  }
+  return 0;
+}
+
+/* settings.transfer and transferImage. */
+static int
+transfer_settings (const struct ferry_open_args *args, struct kv_handle *h)
+{
+  const char *mode = setting (args, "transfer");
+  const char *image = setting (args, "transferImage");
+
+  if (mode != NULL && strcmp (mode, "job") != 0 && strcmp (mode, "upload") != 0) {
+    ferry_error ("kubevirt: provider %s/%s: settings.transfer \"%s\": must be \"upload\" (the engine streams through the CDI upload proxy) or \"job\" (a Job in the cluster copies each disk)",
+                 args->ns, args->name, mode);
+    return -1;
+  }
+  h->transfer_job = mode != NULL && strcmp (mode, "job") == 0;
+  if (image != NULL && strpbrk (image, " \t\n") != NULL) {
+    ferry_error ("kubevirt: provider %s/%s: settings.transferImage \"%s\": an image reference has no spaces",
+                 args->ns, args->name, image);
+    return -1;
+  }
+  h->transfer_image = strdup (image ? image : "ferry:" PACKAGE_VERSION);
+  if (h->transfer_image == NULL) {
+    ferry_error ("kubevirt: out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 static void kv_close (void *handle);
 
 static int
@@ -134,6 +178,8 @@ kv_open (const struct ferry_open_args *args, void **handle)
   if (connect_params (args, &h->k.conn) == -1 ||
       seconds (args, "uploadReadyTimeout", READY_TIMEOUT, &h->ready_timeout) == -1 ||
       seconds (args, "uploadDoneTimeout", DONE_TIMEOUT, &h->done_timeout) == -1 ||
+      transfer_settings (args, h) == -1 ||
+      boolean (args, "createNamespace", &h->create_namespace) == -1 ||
       (proxy && (h->upload_proxy_url = trimmed_url ("settings.uploadProxyURL", args, proxy)) == NULL) ||
       (api && (h->upload_api_url = trimmed_url ("settings.cdiUploadAPIURL", args, api)) == NULL)) {
     kv_close (h);
@@ -158,6 +204,7 @@ kv_close (void *handle)
   kube_conn_clear (&h->k.conn);
   free (h->upload_proxy_url);
   free (h->upload_api_url);
+  free (h->transfer_image);
   json_decref (h->namespaces);
   pthread_mutex_destroy (&h->lock);
   free (h);
@@ -172,8 +219,8 @@ kv_note_namespace (struct kv_handle *h, const char *ns)
   pthread_mutex_unlock (&h->lock);
 }
 
-/* Reachable, authenticated (GET /apis needs it), KubeVirt and CDI served,
- * and the context's namespace present.
+/* Reachable, authenticated (GET /apis needs it), KubeVirt and (unless
+ * transfer is job) CDI served, and the context's namespace present.
  */
 static int
 kv_test_connection (void *handle)
@@ -189,7 +236,7 @@ kv_test_connection (void *handle)
 
 static struct ferry_destination kubevirt_destination = {
   .name = "kubevirt",
-  .description = "KubeVirt cluster (Provider type openshift): CDI DataVolumes filled through the upload proxy, VirtualMachines",
+  .description = "KubeVirt cluster (Provider type openshift): CDI DataVolumes filled through the upload proxy, or PVCs filled by Jobs in the cluster (transfer: job); VirtualMachines",
   .version = PACKAGE_VERSION,
   .thread_model = FERRY_THREAD_MODEL_PARALLEL,
   .open = kv_open,
@@ -201,6 +248,8 @@ static struct ferry_destination kubevirt_destination = {
   .vm_power_on = kv_vm_power_on,
   .cleanup = kv_cleanup,
   .validate_targets = kv_validate_targets,
+  .disk_copy = kv_disk_copy,
+  .report_progress = kv_report_progress,
 };
 
 FERRY_REGISTER_DESTINATION (kubevirt_destination)

@@ -126,20 +126,39 @@ struct kv_handle {
   unsigned ready_timeout;               /* seconds for a DataVolume to be UploadReady */
   unsigned done_timeout;                /* seconds for it to be Succeeded after the upload */
   int upload_async;                     /* settings.uploadAsync "true": POST /v1beta1/upload-async */
+  int transfer_job;                     /* settings.transfer "job": disks copied by Jobs (job.c) */
+  char *transfer_image;                 /* settings.transferImage: the Jobs' image */
+  int create_namespace;                 /* settings.createNamespace "true": make a missing target namespace */
   pthread_mutex_t lock;                 /* guards namespaces */
   json_t *namespaces;                   /* object: namespaces this handle wrote into */
 };
 
 void kv_note_namespace (struct kv_handle *h, const char *ns);
 
+/* ---- owned.c: objects of one VM of one plan (labels plan, vmID) ------- */
+
+/* 1 when have carries want's plan and vmID labels, else 0. */
+int kv_ours (const json_t *have, const json_t *want);
+/* GET path (an object of want's name that exists already): 0 and *old
+ * (caller's) when it is ours, else -1 with an error naming want's kind,
+ * namespace and name and what to do.
+ */
+int kv_get_ours (struct kv_handle *h, const char *path, const json_t *want,
+                 json_t **old);
+
 /* ---- discovery.c ------------------------------------------------------ */
 
-/* kubevirt.io and cdi.kubevirt.io served (GET /apis); the error names the
- * missing group.
+/* kubevirt.io served, and cdi.kubevirt.io unless transfer is job (GET
+ * /apis); the error names the missing group.
  */
 int kv_check_apis (struct kv_handle *h);
 /* 0 exists, -1 with "namespace NS not found" or another error. */
 int kv_check_namespace (struct kv_handle *h, const char *ns);
+/* namespace.c: 0 when NS exists or was made now (settings.createNamespace
+ * "true": a Namespace labelled app.kubernetes.io/created-by=ferry), else
+ * -1 with kv_check_namespace's error saying how to fix it.
+ */
+int kv_ensure_namespace (struct kv_handle *h, const char *ns);
 int kv_check_storage_class (struct kv_handle *h, const char *sc);
 /* "Destination network not found: NS/NAME" when the NAD is absent. */
 int kv_check_nad (struct kv_handle *h, const char *ns, const char *name);
@@ -183,6 +202,55 @@ int kv_upload_write (struct kv_upload *u, const void *buf, size_t count);
 int kv_upload_finish (struct kv_upload *u);
 /* Stop a transfer that failed elsewhere.  Frees u. */
 void kv_upload_abort (struct kv_upload *u);
+
+/* ---- pvc.c: plain PersistentVolumeClaims (transfer: job) --------------- */
+
+/* The PVC for a volume object: access and volume mode from the volume,
+ * else the StorageProfile of its class (when CDI serves one), else
+ * ReadWriteOnce / Filesystem; size the capacity, plus the filesystem
+ * overhead (CDIConfig status.filesystemOverhead, else 5.5%) for
+ * Filesystem.  Created, or an existing one of the same plan and VM
+ * reused (one being deleted is waited for, then made again).  *block is
+ * set for volumeMode Block.
+ */
+int kv_pvc_ensure (struct kv_handle *h, const json_t *volume, int *block,
+                   volatile int *cancel);
+
+/* Pure builder for the above (the unit tests call it). */
+json_t *kv_pvc_object (const json_t *volume, const char *access_mode,
+                       const char *volume_mode, double fs_overhead);
+
+/* ---- jobspec.c: the objects of one disk's copy Job (pure) -------------- */
+
+struct kv_copy_spec {
+  const char *ns;                       /* the target namespace */
+  const char *pvc;                      /* the volume (PVC) name */
+  const json_t *labels;                 /* the volume's labels (plan, migration, vmID) */
+  const char *image;                    /* transferImage */
+  const char *provider, *vm, *disk;     /* what the worker copies */
+  const char *snapshot;                 /* or NULL */
+  int block;                            /* volumeMode Block */
+};
+
+/* "<pvc>-copy", "<pvc>-source", "<pvc>-worker" (shortened with a hash
+ * when longer than a label allows).  Caller frees.
+ */
+char *kv_copy_name (const char *pvc, const char *suffix);
+
+json_t *kv_copy_secret (const struct kv_copy_spec *c, const char *manifests);
+json_t *kv_copy_service_account (const struct kv_copy_spec *c);
+json_t *kv_copy_role (const struct kv_copy_spec *c);
+json_t *kv_copy_role_binding (const struct kv_copy_spec *c);
+json_t *kv_copy_job (const struct kv_copy_spec *c);
+
+/* ---- job.c: disk_copy and report_progress ------------------------------ */
+
+#define KV_PROGRESS_ANNOTATION "ferry.konveyor.io/progress"
+
+int kv_disk_copy (void *handle, const json_t *volume, const json_t *source,
+                  ferry_progress_fn progress, void *opaque,
+                  volatile int *cancel);
+int kv_report_progress (void *handle, const char *job, const json_t *progress);
 
 /* ---- vm.c, cleanup.c -------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* ferry kubevirt destination: plan validation's questions to the cluster
- * (validate_targets): KubeVirt and CDI served, the target namespace, the
+ * (validate_targets): KubeVirt and CDI (unless transfer: job) served,
+ * the target namespace (unless settings.createNamespace), the
  * StorageMap's StorageClasses and the NetworkMap's
  * NetworkAttachmentDefinitions present.  Each answer is a condition worded
  * as Forklift's plan validation words it; the API being unreachable or
@@ -92,8 +93,10 @@ kv_validate_targets (void *handle, const json_t *targets)
       json_decref (nets);
       return NULL;
     }
-    if (add (conds, "NamespaceNotValid", "NotFound",
-             "The target namespace does not exist in the destination cluster.",
+    /* settings.createNamespace: made before the first disk. */
+    if (!h->create_namespace &&
+        add (conds, "NamespaceNotValid", "NotFound",
+             "The target namespace does not exist in the destination cluster (create it, or set the destination Provider's settings.createNamespace: \"true\").",
              json_pack ("[s]", ns)) == -1) {
       json_decref (scs);
       json_decref (nets);

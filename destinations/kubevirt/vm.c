@@ -1,7 +1,7 @@
 /* ferry kubevirt destination: the VirtualMachine (kubevirt.io/v1), built
  * by the translation shared with the local module (destinations/common),
- * in its cluster form: volumes are the DataVolumes, Forklift's labels and
- * annotations.
+ * in its cluster form: volumes are the DataVolumes (the PVCs with
+ * transfer: job), Forklift's labels and annotations.
  */
 #include <config.h>
 
@@ -49,6 +49,30 @@ check_networks (struct kv_handle *h, const json_t *spec, const char *vm_ns)
   return 0;
 }
 
+/* transfer: job makes plain PVCs, no DataVolumes: each volume's
+ * dataVolume {name} becomes persistentVolumeClaim {claimName}.
+ */
+static int
+claims_not_datavolumes (json_t *vm)
+{
+  json_t *vols = json_object_get (json_object_get (json_object_get (json_object_get (vm, "spec"), "template"), "spec"), "volumes");
+  json_t *v;
+  size_t i;
+
+  json_array_foreach (vols, i, v) {
+    const char *name = json_string_value (json_object_get (json_object_get (v, "dataVolume"), "name"));
+    if (name == NULL)
+      continue;
+    if (json_object_set_new (v, "persistentVolumeClaim",
+                             json_pack ("{s:s}", "claimName", name)) == -1 ||
+        json_object_del (v, "dataVolume") == -1) {
+      ferry_error ("kubevirt: VirtualMachine volumes: out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int
 kv_vm_create (void *handle, const json_t *spec, const json_t *volumes)
 {
@@ -60,6 +84,8 @@ kv_vm_create (void *handle, const json_t *spec, const json_t *volumes)
   const char *ns, *name;
 
   if (vm == NULL)
+    return -1;
+  if (h->transfer_job && claims_not_datavolumes (vm) == -1)
     return -1;
   meta = json_object_get (vm, "metadata");
   ns = json_string_value (json_object_get (meta, "namespace"));

@@ -222,24 +222,9 @@ static int
 adopt_existing (struct kv_handle *h, const char *path, const json_t *dv)
 {
   DEST_CLEANUP_JSON json_t *old = NULL;
-  const json_t *want = json_object_get (json_object_get (dv, "metadata"), "labels");
-  const json_t *have;
-  const char *keys[] = { "plan", "vmID" };
-  size_t i;
 
-  ferry_clear_error ();
-  if (kube_call (&h->k, "GET", path, NULL, &old) == -1)
+  if (kv_get_ours (h, path, dv, &old) == -1)
     return -1;
-  have = json_object_get (json_object_get (old, "metadata"), "labels");
-  for (i = 0; i < 2; ++i) {
-    const char *a = str (want, keys[i]), *b = str (have, keys[i]);
-    if (a == NULL || b == NULL || strcmp (a, b) != 0) {
-      ferry_error ("kubevirt: DataVolume %s/%s already exists and was not created by this plan for this VM: remove it or rename the target (the plan's pvcNameTemplate)",
-                   str (json_object_get (dv, "metadata"), "namespace"),
-                   str (json_object_get (dv, "metadata"), "name"));
-      return -1;
-    }
-  }
   ferry_info ("kubevirt: DataVolume %s exists from an earlier attempt of this plan: reusing it",
               str (json_object_get (dv, "metadata"), "name"));
   return 0;
@@ -335,6 +320,12 @@ kv_volume_create (void *handle, const json_t *volume)
 
   if (dv == NULL)
     return NULL;
+  if (h->transfer_job) {
+    /* Jobs fill the PVCs (disk_copy); nothing streams from the engine. */
+    ferry_error ("kubevirt: volume %s: the destination Provider says transfer: job, but the engine asked to stream this disk (a warm or delta copy, or an engine without disk_copy): use transfer: upload for such plans",
+                 str (volume, "name"));
+    return NULL;
+  }
   ns = str (volume, "namespace");
   name = str (volume, "name");
   sc = str (volume, "storageClass");
@@ -346,7 +337,7 @@ kv_volume_create (void *handle, const json_t *volume)
     ferry_error ("kubevirt: volume %s: out of memory", name);
     return NULL;
   }
-  if (kv_check_namespace (h, ns) == -1 ||
+  if (kv_ensure_namespace (h, ns) == -1 ||
       (sc != NULL && kv_check_storage_class (h, sc) == -1))
     return NULL;
   kv_note_namespace (h, ns);

@@ -77,6 +77,30 @@ struct ferry_destination {
    * PVCs), so guests cannot be converted at this destination.
    */
   char *(*volume_path) (void *handle, const json_t *volume);
+
+  /* --- scale-out (issue 7): the destination copies a disk itself */
+  /* Optional: asked per disk before volume_create, for full (cold or
+   * first) copies only.  volume: the object volume_create would get.
+   * source: {manifests: YAML text of the source Provider, its Secret
+   * (stringData, decrypted) and its Host objects with their Secrets, as
+   * `ferry apply` reads it (credentials: never log it); provider:
+   * "ns/name"; vm: VM id; vmName; disk: disk id; snapshot: id or null;
+   * size: bytes}.  Returns 1 when the destination copied the disk into a
+   * volume it made (done and verified by its own worker), 0 when it does
+   * not copy this disk itself (the engine streams as usual:
+   * volume_create + ferry_transfer), -1 with an error on failure (the
+   * disk fails as for a failed transfer).  progress(opaque, &p) at most a
+   * few times a second; *cancel non-zero: stop within seconds, return -1.
+   */
+  int (*disk_copy) (void *handle, const json_t *volume, const json_t *source,
+                    ferry_progress_fn progress, void *opaque,
+                    volatile int *cancel);
+  /* Optional (the worker inside the cluster, `ferry copy-disk --report`):
+   * publish a worker's progress on its Job.  job: "ns/name"; progress:
+   * {done: bytes, total: bytes, rate: bytes/s}.  0, or -1 with an error.
+   */
+  int (*report_progress) (void *handle, const char *job,
+                          const json_t *progress);
 };
 
 #define FERRY_REGISTER_DESTINATION(d) \

@@ -359,6 +359,43 @@ ferry_get0_provider (struct ferry *f, const char *name);
 FERRY_API const struct ferry_destination *
 ferry_get0_destination (struct ferry *f, const char *name);
 
+/* --- scale-out (issue 7): one disk copied by a worker (`ferry copy-disk`) */
+struct ferry_copy_disk_args {
+  uint32_t struct_size;                 /* sizeof; fields are only appended */
+  const char *manifests;                /* file: the source Provider, its
+                                           Secret and Hosts (ferry apply's
+                                           YAML); holds credentials */
+  const char *provider;                 /* "ns/name" of a Provider in it */
+  const char *vm;                       /* VM id */
+  const char *disk;                     /* disk id */
+  const char *snapshot;                 /* snapshot id, or NULL: the disk now */
+  const char *output;                   /* a block device (written as is) or
+                                           a regular file (created 0660 or
+                                           truncated, written sparsely; one
+                                           it created is removed when the
+                                           copy fails) */
+  const char *report_job;               /* "ns/name" of a Job: publish
+                                           progress on it through the
+                                           kubevirt destination's
+                                           report_progress every ~2 s and
+                                           at the end (failures are
+                                           warnings), or NULL */
+  ferry_progress_fn progress;           /* or NULL; at most ~10 times a second */
+  void *progress_opaque;
+  volatile int *cancel;                 /* non-zero: stop within a second, or NULL */
+};
+
+/* Copy one disk of a source Provider into args->output, verified
+ * (SHA-256 of the source re-read at the output), without any state
+ * directory of the user's: the manifests are applied to a private
+ * temporary one (mode 0700, under $TMPDIR or /tmp, removed before
+ * returning).  result (or NULL) as ferry_transfer fills it.  0 only when
+ * the whole disk is written; -1 with an error naming the provider, VM,
+ * disk or file.
+ */
+FERRY_API int ferry_copy_disk (const struct ferry_copy_disk_args *args,
+                               struct ferry_transfer_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1219,7 +1219,8 @@ ova_walk (struct ova_handle *h, json_t *cache, const char *dir,
   }
   closedir (d);
   /* Sorted, so the inventory order does not depend on the file system. */
-  qsort (names, nr, sizeof *names, ova_cmp_names);
+  if (nr > 1)
+    qsort (names, nr, sizeof *names, ova_cmp_names);
 
   for (size_t i = 0; i < nr; i++) {
     OVA_CLEANUP_FREE char *abs = NULL;

@@ -29,27 +29,9 @@ printf '{"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinitio
   echo ---
   kube_provider cluster "" "    uploadProxyURL: $UPLOAD_PROXY_URL
     uploadAsync: \"true\""
+vcsim_maps vc cluster "{type: multus, name: vlan30, namespace: $ns}" "{name: LocalDS_0}" \
+  "{storageClass: fast, accessMode: ReadWriteMany, volumeMode: Block}"
 cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: cluster, namespace: default}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
-    - source: {name: DC0_DVPG0}
-      destination: {type: multus, name: vlan30, namespace: $ns}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: cluster, namespace: default}}
-  map:
-    - source: {name: LocalDS_0}
-      destination: {storageClass: fast, accessMode: ReadWriteMany, volumeMode: Block}
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Plan

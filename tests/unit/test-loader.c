@@ -379,7 +379,7 @@ test_dump (void **state)
   cb = json_object_get (d, "callbacks");
   assert_true (json_is_true (json_object_get (cb, "volume_create")));
   assert_true (json_is_false (json_object_get (cb, "vm_power_on")));
-  assert_int_equal (json_object_size (cb), 11);
+  assert_int_equal (json_object_size (cb), 13);
   json_decref (d);
 
   d = ferry_module_dump (f, "provider/good");

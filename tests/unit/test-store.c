@@ -129,7 +129,7 @@ test_open_creates_private (void **state)
   umask (old);
 
   assert_non_null (st);
-  assert_int_equal (ferry_internal_store_schema_version (st), 2);
+  assert_int_equal (ferry_internal_store_schema_version (st), FERRY_STORE_SCHEMA_VERSION);
   assert_int_equal (file_mode (fx->db), 0600);
   snprintf (wal, sizeof wal, "%s-wal", fx->db);
   snprintf (shm, sizeof shm, "%s-shm", fx->db);
@@ -209,7 +209,7 @@ test_upgrade_from_v1 (void **state)
 
   st = ferry_internal_store_open (fx->db, 0);
   assert_non_null (st);
-  assert_int_equal (ferry_internal_store_schema_version (st), 2);
+  assert_int_equal (ferry_internal_store_schema_version (st), FERRY_STORE_SCHEMA_VERSION);
 
   /* The old row survives intact. */
   assert_int_equal (ferry_internal_store_get (st, "Plan", "prod", "old-plan",
@@ -238,7 +238,7 @@ test_upgrade_from_v1 (void **state)
   /* A second open does nothing more. */
   st = ferry_internal_store_open (fx->db, FERRY_STORE_READONLY);
   assert_non_null (st);
-  assert_int_equal (ferry_internal_store_schema_version (st), 2);
+  assert_int_equal (ferry_internal_store_schema_version (st), FERRY_STORE_SCHEMA_VERSION);
   ferry_internal_store_close (st);
 }
 
@@ -248,16 +248,17 @@ test_refuse_newer (void **state)
   struct fixture *fx = *state;
   char msg[300];
 
-  raw_exec (fx->db, "CREATE TABLE future (x); PRAGMA user_version = 3;");
+  raw_exec (fx->db, "CREATE TABLE future (x); PRAGMA user_version = 99;");
   for (unsigned flags = 0; flags <= FERRY_STORE_READONLY; flags++) {
     ferry_clear_error ();
     assert_null (ferry_internal_store_open (fx->db, flags));
-    snprintf (msg, sizeof msg, "ferry.db has schema version 3; this ferry "
-              "knows up to 2: upgrade ferry (database %s)", fx->db);
+    snprintf (msg, sizeof msg, "ferry.db has schema version 99; this ferry "
+              "knows up to %d: upgrade ferry (database %s)",
+              FERRY_STORE_SCHEMA_VERSION, fx->db);
     assert_string_equal (ferry_get_error (), msg);
   }
   /* Untouched. */
-  assert_int_equal (raw_count (fx->db, "PRAGMA user_version"), 3);
+  assert_int_equal (raw_count (fx->db, "PRAGMA user_version"), 99);
   assert_int_equal (raw_count (fx->db, "SELECT count(*) FROM sqlite_master"
                                " WHERE name = 'objects'"), 0);
 }
@@ -270,8 +271,9 @@ test_readonly_old_schema (void **state)
 
   raw_exec (fx->db, v1_schema);
   assert_null (ferry_internal_store_open (fx->db, FERRY_STORE_READONLY));
-  snprintf (msg, sizeof msg, "%s has schema version 1, older than 2: open it "
-            "once without read-only mode to upgrade it", fx->db);
+  snprintf (msg, sizeof msg, "%s has schema version 1, older than %d: open it "
+            "once without read-only mode to upgrade it", fx->db,
+            FERRY_STORE_SCHEMA_VERSION);
   assert_string_equal (ferry_get_error (), msg);
   assert_int_equal (raw_count (fx->db, "PRAGMA user_version"), 1);
 }

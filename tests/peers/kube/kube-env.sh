@@ -6,8 +6,10 @@
 # KubeVirt/CDI/Multus CRDs generated from the published OpenAPI definitions
 # (gen-crds.py), StorageClasses "standard" (default; StorageProfile
 # ReadWriteOnce Filesystem) and "fast" (ReadWriteMany Block), the namespace
-# "ferry-test", and cdi-sim.py (the CDI controller's part, the
-# UploadTokenRequest stand-in and the upload proxy, with their own CA).
+# "ferry-test", cdi-sim.py (the CDI controller's part, the
+# UploadTokenRequest stand-in and the upload proxy, with their own CA) and
+# job-sim.py (the Job controller and kubelet for transfer: job's Jobs,
+# running $FERRY_JOB_BINARY as the image's ferry; DIR/job-sim.log).
 # Writes DIR/env (sourceable, mode 0600):
 #   KUBE_URL KUBE_TOKEN KUBE_CA       the apiserver, its admin token and CA
 #   KUBE_CA_BUNDLE                    apiserver CA + the peer's CA (PEM)
@@ -28,14 +30,15 @@ cmd=${1:-}
 dir=${2:?usage: kube-env.sh start|stop DIR}
 
 stop () {
-  if [ -f "$dir/cdi-sim.pid" ]; then
-    pid=$(cat "$dir/cdi-sim.pid")
+  for sim in job-sim cdi-sim; do
+    [ -f "$dir/$sim.pid" ] || continue
+    pid=$(cat "$dir/$sim.pid")
     kill "$pid" 2>/dev/null || true
     i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/cdi-sim.pid"
-  fi
+    rm -f "$dir/$sim.pid"
+  done
   if [ -f "$dir/api/pids" ] && [ -x "$kube_up" ]; then
     "$kube_up" --down "$dir/api" || true
   fi
@@ -142,6 +145,10 @@ while [ ! -s "$dir/sim.json" ]; do
   [ $i -lt 300 ] || { echo "kube-env: cdi-sim.py did not start" >&2; exit 1; }
   sleep 0.1
 done
+# The Job controller + kubelet stand-in for transfer: job (runs
+# $FERRY_JOB_BINARY for the image's ferry).
+python3 "$here/job-sim.py" "$dir" > "$dir/job-sim.log" 2>&1 &
+echo $! > "$dir/job-sim.pid"
 sim_url () { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$dir/sim.json" "$1"; }
 
 umask 077

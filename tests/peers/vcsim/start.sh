@@ -74,26 +74,33 @@ vcsim_manifests () {
 # default LocalDS_0) from PROVIDER to the local "host" destination, each
 # document after a "---".
 vcsim_host_maps () {
+  vcsim_maps "$1" host '{type: pod}' "{name: ${2:-LocalDS_0}}" '{storageClass: local}'
+}
+
+# vcsim_maps SRC DEST NET2 DS STORAGE: the NetworkMap "net" (VM Network ->
+# pod, DC0_DVPG0 -> NET2) and the StorageMap "storage" (DS -> STORAGE) from
+# provider SRC to DEST, in namespace default.
+vcsim_maps () {
   cat <<YAML
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: NetworkMap
 metadata: {name: net, namespace: default}
 spec:
-  provider: {source: {name: $1, namespace: default}, destination: {name: host, namespace: default}}
+  provider: {source: {name: $1, namespace: default}, destination: {name: $2, namespace: default}}
   map:
     - source: {name: VM Network}
       destination: {type: pod}
     - source: {name: DC0_DVPG0}
-      destination: {type: pod}
+      destination: $3
 ---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: StorageMap
 metadata: {name: storage, namespace: default}
 spec:
-  provider: {source: {name: $1, namespace: default}, destination: {name: host, namespace: default}}
+  provider: {source: {name: $1, namespace: default}, destination: {name: $2, namespace: default}}
   map:
-    - source: {name: ${2:-LocalDS_0}}
-      destination: {storageClass: local}
+    - source: $4
+      destination: $5
 YAML
 }
