@@ -1015,29 +1015,42 @@ ferry_internal_store_update (struct ferry_store *st,
   return auto_end (st, own, update_locked (st, row));
 }
 
+/* The uid of kind ns/name into *uid (caller frees): 1, 0 when there is
+ * no such object (*uid NULL), -1 on error.
+ */
+static int
+get_uid (struct ferry_store *st, const char *kind, const char *ns,
+         const char *name, char **uid)
+{
+  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET_UID);
+  int r;
+
+  *uid = NULL;
+  if (!s)
+    return -1;
+  if (bind_key (s, kind, ns, name) != SQLITE_OK
+      || ((r = sqlite3_step (s)) != SQLITE_ROW && r != SQLITE_DONE)) {
+    store_error (st, "get the uid of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  if (r == SQLITE_DONE)
+    return 0;
+  if (column_strdup (s, 0, uid) == -1) {
+    ferry_error_errno (errno, "get the uid of %s %s/%s", kind, ns, name);
+    return -1;
+  }
+  return 1;
+}
+
 static int
 delete_locked (struct ferry_store *st, const char *kind, const char *ns,
                const char *name)
 {
   CLEANUP_FREE char *uid = NULL;
+  int found = get_uid (st, kind, ns, name, &uid);
 
-  {
-    CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET_UID);
-    int r;
-    if (!s)
-      return -1;
-    if (bind_key (s, kind, ns, name) != SQLITE_OK
-        || ((r = sqlite3_step (s)) != SQLITE_ROW && r != SQLITE_DONE)) {
-      store_error (st, "delete %s %s/%s", kind, ns, name);
-      return -1;
-    }
-    if (r == SQLITE_DONE)
-      return 0;
-    if (column_strdup (s, 0, &uid) == -1) {
-      ferry_error_errno (errno, "delete %s %s/%s", kind, ns, name);
-      return -1;
-    }
-  }
+  if (found <= 0)
+    return found;
   {
     CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_DELETE);
     if (!s)
@@ -1260,30 +1273,6 @@ put_vm_rows (struct ferry_store *st, const char *uid, const json_t *vms)
       return -1;
   }
   return trim_vm_rows (st, uid, json_array_size (vms));
-}
-
-static int
-get_uid (struct ferry_store *st, const char *kind, const char *ns,
-         const char *name, char **uid)
-{
-  CLEANUP_RESET sqlite3_stmt *s = get_stmt (st, Q_GET_UID);
-  int r;
-
-  *uid = NULL;
-  if (!s)
-    return -1;
-  if (bind_key (s, kind, ns, name) != SQLITE_OK
-      || ((r = sqlite3_step (s)) != SQLITE_ROW && r != SQLITE_DONE)) {
-    store_error (st, "get the uid of %s %s/%s", kind, ns, name);
-    return -1;
-  }
-  if (r == SQLITE_DONE)
-    return 0;
-  if (column_strdup (s, 0, uid) == -1) {
-    ferry_error_errno (errno, "get the uid of %s %s/%s", kind, ns, name);
-    return -1;
-  }
-  return 1;
 }
 
 int

@@ -176,6 +176,15 @@ json_t *kv_validate_targets (void *handle, const json_t *targets);
  * capacity, storageClass, accessMode, volumeMode, labels}).  Pure.
  */
 json_t *kv_datavolume (const json_t *volume);
+/* A volume object's checked basics, shared by the DataVolume and the
+ * plain PVC: its capacity in bytes (> 0), or 0 with an error naming the
+ * volume when its name, namespace or capacity is missing or bad.
+ */
+uint64_t kv_volume_capacity (const json_t *volume);
+/* The volume's labels (strings only) plus app.kubernetes.io/created-by:
+ * ferry; a new object.
+ */
+json_t *kv_volume_labels (const json_t *volume);
 
 /* One line of the DataVolume's (and its PVC's) conditions and recent
  * events, for an error message.  Caller frees; never NULL.

@@ -37,29 +37,18 @@ kv_pvc_object (const json_t *volume, const char *access_mode,
 {
   const char *name = str (volume, "name"), *ns = str (volume, "namespace");
   const char *sc = str (volume, "storageClass");
-  const json_t *cap = json_object_get (volume, "capacity");
-  const json_t *v;
-  const char *k;
   json_t *pvc, *lab;
-  uint64_t bytes;
   char size[32];
 
-  if (vmspec_check_name ("kubevirt", "volume name", name) == -1)
+  uint64_t bytes = kv_volume_capacity (volume);
+
+  if (bytes == 0)
     return NULL;
-  if (ns == NULL) {
-    ferry_error ("kubevirt: volume %s: no namespace", name);
-    return NULL;
-  }
-  if (!json_is_integer (cap) || json_integer_value (cap) <= 0) {
-    ferry_error ("kubevirt: volume %s: capacity missing or not a positive integer (bytes)", name);
-    return NULL;
-  }
   if (strcmp (volume_mode, "Block") != 0 && strcmp (volume_mode, "Filesystem") != 0) {
     ferry_error ("kubevirt: volume %s: volumeMode \"%s\": must be Block or Filesystem (fix the StorageMap's destination)",
                  name, volume_mode);
     return NULL;
   }
-  bytes = (uint64_t) json_integer_value (cap);
   if (strcmp (volume_mode, "Filesystem") == 0) {
     /* As CDI sizes it: the disk must fit in (1 - overhead) of the claim. */
     double want = (double) bytes / (1.0 - fs_overhead);
@@ -69,11 +58,7 @@ kv_pvc_object (const json_t *volume, const char *access_mode,
     bytes = (bytes + MIB - 1) / MIB * MIB;
   }
   snprintf (size, sizeof size, "%" PRIu64, bytes);
-  lab = json_object ();
-  json_object_foreach ((json_t *) json_object_get (volume, "labels"), k, v)
-    if (json_is_string (v))
-      json_object_set (lab, k, (json_t *) v);
-  json_object_set_new (lab, "app.kubernetes.io/created-by", json_string ("ferry"));
+  lab = kv_volume_labels (volume);
   pvc = json_pack ("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:[s], s:s, s:{s:{s:s}}}}",
                    "apiVersion", "v1", "kind", "PersistentVolumeClaim",
                    "metadata", "name", name, "namespace", ns, "labels", lab,

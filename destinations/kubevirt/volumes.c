@@ -26,35 +26,54 @@ str (const json_t *o, const char *key)
   return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+uint64_t
+kv_volume_capacity (const json_t *volume)
+{
+  const char *name = str (volume, "name");
+  const json_t *cap = json_object_get (volume, "capacity");
+
+  if (vmspec_check_name ("kubevirt", "volume name", name) == -1)
+    return 0;
+  if (str (volume, "namespace") == NULL) {
+    ferry_error ("kubevirt: volume %s: no namespace", name);
+    return 0;
+  }
+  if (!json_is_integer (cap) || json_integer_value (cap) <= 0) {
+    ferry_error ("kubevirt: volume %s: capacity missing or not a positive integer (bytes)", name);
+    return 0;
+  }
+  return (uint64_t) json_integer_value (cap);
+}
+
+json_t *
+kv_volume_labels (const json_t *volume)
+{
+  json_t *lab = json_object ();
+  const char *k;
+  const json_t *v;
+
+  json_object_foreach ((json_t *) json_object_get (volume, "labels"), k, v)
+    if (json_is_string (v))
+      json_object_set (lab, k, (json_t *) v);
+  json_object_set_new (lab, "app.kubernetes.io/created-by", json_string ("ferry"));
+  return lab;
+}
+
 json_t *
 kv_datavolume (const json_t *volume)
 {
   const char *name = str (volume, "name"), *ns = str (volume, "namespace");
   const char *sc = str (volume, "storageClass");
   const char *am = str (volume, "accessMode"), *vm = str (volume, "volumeMode");
-  const json_t *cap = json_object_get (volume, "capacity");
-  const json_t *labels = json_object_get (volume, "labels");
   json_t *dv, *meta, *lab, *storage;
-  const char *k;
-  const json_t *v;
   char size[32];
 
-  if (vmspec_check_name ("kubevirt", "volume name", name) == -1)
+  uint64_t bytes = kv_volume_capacity (volume);
+
+  if (bytes == 0)
     return NULL;
-  if (ns == NULL) {
-    ferry_error ("kubevirt: volume %s: no namespace", name);
-    return NULL;
-  }
-  if (!json_is_integer (cap) || json_integer_value (cap) <= 0) {
-    ferry_error ("kubevirt: volume %s: capacity missing or not a positive integer (bytes)", name);
-    return NULL;
-  }
-  snprintf (size, sizeof size, "%" JSON_INTEGER_FORMAT, json_integer_value (cap));
-  lab = json_object ();
-  json_object_foreach ((json_t *) labels, k, v)
-    if (json_is_string (v))
-      json_object_set (lab, k, (json_t *) v);
-  json_object_set_new (lab, "app.kubernetes.io/created-by", json_string ("ferry"));
+  snprintf (size, sizeof size, "%" PRIu64, bytes);
+  lab = kv_volume_labels (volume);
   meta = json_pack ("{s:s, s:s, s:o, s:{s:s}}", "name", name, "namespace", ns,
                     "labels", lab,
                     "annotations",
