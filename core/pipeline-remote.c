@@ -243,6 +243,16 @@ ferry_internal_remote_copy (struct ferry_vm_run *run, struct ferry_disk_copy *c,
 
   if (c->reopen || !d->disk_copy)
     return 0;
+  /* Asked first, so the manifests (credentials) are only built for a
+   * destination that will copy the disk.
+   */
+  int would = d->disk_copy (run->destination->handle, c->volume, NULL,
+                            NULL, NULL, cancel);
+  if (would != 1) {
+    if (would == -1)
+      ferry_error_prefix ("destination %s: disk_copy", d->name);
+    return would == -1 ? -1 : 0;
+  }
   CLEANUP_JSON_DECREF json_t *source = remote_source (run, c);
   if (!source)
     return -1;

@@ -400,6 +400,8 @@ kv_disk_copy (void *handle, const json_t *volume, const json_t *source,
 
   if (!h->transfer_job)
     return 0;                           /* transfer: upload: the engine streams */
+  if (source == NULL)
+    return 1;                           /* the question: yes, a Job copies it */
   if (ns == NULL || pvc == NULL || manifests == NULL || c.provider == NULL ||
       c.vm == NULL || c.disk == NULL) {
     ferry_error ("kubevirt: disk_copy: the volume needs name and namespace, the source manifests, provider, vm and disk");

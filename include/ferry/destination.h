@@ -91,6 +91,10 @@ struct ferry_destination {
    * volume_create + ferry_transfer), -1 with an error on failure (the
    * disk fails as for a failed transfer).  progress(opaque, &p) at most a
    * few times a second; *cancel non-zero: stop within seconds, return -1.
+   * source NULL is a question, asked first: 1 when the destination would
+   * copy this disk itself, 0 when not; nothing is done (so the engine
+   * builds the credentials-bearing source only for a destination that
+   * takes it).
    */
   int (*disk_copy) (void *handle, const json_t *volume, const json_t *source,
                     ferry_progress_fn progress, void *opaque,
