@@ -33,8 +33,14 @@
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed"; exit 77; }
 command -v qemu-nbd >/dev/null 2>&1 || { echo "SKIP: qemu-nbd not installed"; exit 77; }
 # The image's ferry, as job-sim.py runs it (inherited through kube-env.sh).
+# Opt-in, the image itself: build it (packaging/README.md), `podman tag
+# ferry:VERSION registry.example/ferry:job-test`, and run this test with
+# FERRY_JOB_RUNNER=podman: job-sim.py then runs each Job's container with
+# podman (its user, mounts and command line), the test's directory
+# mounted read-only where the OVA source is.
 FERRY_JOB_BINARY="${FERRY_VALGRIND:-} $abs_top_builddir/cli/ferry"
-export FERRY_JOB_BINARY
+FERRY_JOB_SOURCE_DIRS="$FERRY_STATE_DIR/work/source"   # $w/source below
+export FERRY_JOB_BINARY FERRY_JOB_SOURCE_DIRS
 kube_start
 ns=ferry-jobs
 IMAGE=registry.example/ferry:job-test

@@ -46,6 +46,12 @@ garbage     Pods (labelled created-by=ferry) whose owning Job is gone are
 collector   deleted, as kube-controller-manager's garbage collector does for
             a Job deleted with propagationPolicy Background.
 
+FERRY_JOB_RUNNER=podman (opt-in, instead of FERRY_JOB_BINARY): the kubelet
+part runs the container itself from the Job's image with that engine
+(see JobRunner.container), so the image, its command line, user and
+mounts are what is tested; FERRY_JOB_SOURCE_DIRS names the host
+directories the source needs inside it (an OVA directory).
+
 Holding Jobs (for tests of a copy in progress): while the file DIR/jobs-hold
 exists, no worker starts (Pods stay Pending).
 Logs to stdout.
@@ -265,6 +271,48 @@ class JobRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def container(self, runner, c, spec, cmd, paths, kc):
+        """The argv that runs the container itself, from its image, with a
+        container engine (FERRY_JOB_RUNNER, e.g. podman), as a kubelet would:
+        the pod's runAsUser/runAsGroup/fsGroup, the Secret at its mountPath
+        (group fsGroup, mode 0440: what fsGroup does to a read-only volume), the
+        PVC's directory (group fsGroup, g+rwx) or its image file as the device
+        path, the kubeconfig with the ServiceAccount token, the host network
+        (the apiserver listens on loopback), and FERRY_JOB_SOURCE_DIRS
+        (colon-separated) read-only at their own paths: where the source
+        Provider's files are (an OVA directory), as an NFS mount would be."""
+        sc = spec.get("securityContext") or {}
+        uid, gid = sc.get("runAsUser", 0), sc.get("runAsGroup", 0)
+        fsgroup = sc.get("fsGroup")
+        argv = [runner, "run", "--rm", "--network", "host", "--user", "%d:%d" % (uid, gid)]
+        if fsgroup is not None:
+            argv += ["--group-add", str(fsgroup)]
+        mounts = {m["mountPath"]: m for m in c.get("volumeMounts") or []}
+        for cpath, lpath in paths.items():
+            ro = ":ro" if mounts.get(cpath, {}).get("readOnly") else ""
+            if cpath not in mounts and not os.path.exists(lpath):
+                open(lpath, "ab").close()    # a Block PVC: its "device"
+            if fsgroup is not None:
+                for root, dirs, files in os.walk(lpath) if os.path.isdir(lpath) else [("", [], [lpath])]:
+                    for n in [root] * bool(root) + [os.path.join(root, f) for f in files]:
+                        os.chown(n, -1, fsgroup)
+                        if ro:
+                            os.chmod(n, 0o750 if os.path.isdir(n) else 0o440)
+                        else:
+                            os.chmod(n, os.stat(n).st_mode | (0o070 if os.path.isdir(n) else 0o060))
+            argv += ["-v", "%s:%s%s" % (lpath, cpath, ro)]
+        os.chown(kc, uid, gid)
+        ca = os.environ["KUBE_CA"]
+        ca_copy = os.path.join(os.path.dirname(kc), "ca.pem")
+        shutil.copyfile(ca, ca_copy)
+        os.chown(ca_copy, uid, gid)
+        argv += ["-v", "%s:/var/run/ferry-job/kubeconfig:ro" % kc,
+                 "-v", "%s:%s:ro" % (ca_copy, ca),
+                 "-e", "KUBECONFIG=/var/run/ferry-job/kubeconfig"]
+        for d in filter(None, os.environ.get("FERRY_JOB_SOURCE_DIRS", "").split(":")):
+            argv += ["-v", "%s:%s:ro" % (d, d)]
+        return argv + [c["image"]] + cmd
+
     def start(self, job, pod_name, pod_uid, spec, c, vols, tmp):
         paths = {}                       # container path -> local path
         nsdir = os.path.join(self.upload_dir, self.ns)
@@ -312,11 +360,13 @@ class JobRunner:
 
         cmd = list(c.get("command") or []) + list(c.get("args") or [])
         binary = os.environ.get("FERRY_JOB_BINARY")
+        runner = os.environ.get("FERRY_JOB_RUNNER")
         if not cmd or cmd[0] != "ferry":
             return 1, "job-sim: the command must start with ferry: %s" % cmd
-        if not binary:
+        if not binary and not runner:
             return 1, "job-sim: FERRY_JOB_BINARY is not set: cannot run the image's ferry"
-        argv = shlex.split(binary) + [local(a) for a in cmd[1:]]
+        if not runner:
+            argv = shlex.split(binary) + [local(a) for a in cmd[1:]]
 
         sa = spec.get("serviceAccountName") or "default"
         st, tr = self.kube.request("POST", "/api/v1/namespaces/%s/serviceaccounts/%s/token" % (self.ns, sa),
@@ -341,6 +391,8 @@ class JobRunner:
         home = os.path.join(tmp, "home")
         os.mkdir(home, 0o700)
         env.update({"KUBECONFIG": kc, "HOME": home, "FERRY_STATE_DIR": os.path.join(tmp, "state")})
+        if runner:
+            argv = self.container(runner, c, spec, cmd, paths, kc)
         logdir = os.path.join(self.dir, "jobs", self.ns)
         os.makedirs(logdir, exist_ok=True)
         logpath = os.path.join(logdir, pod_name + ".log")
