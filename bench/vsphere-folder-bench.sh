@@ -58,21 +58,7 @@ url="$base/folder/$rel?dcPath=DC0&dsName=$ds"
 
 { vcsim_manifests vc
 vcsim_host_maps vc "$ds"
-cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {name: from-vc, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map: {network: {name: net, namespace: default}, storage: {name: storage, namespace: default}}
-  targetNamespace: migrated
-  skipGuestConversion: true
-  pvcNameTemplate: "{{.TargetVmName}}-d{{.DiskIndex}}"
-  vms:
-    - name: DC0_H0_VM0
-      targetName: vm0
-YAML
+vcsim_plan host migrated
 } > "$w/manifests.yaml"
 ferry_run apply -f "$w/manifests.yaml" >/dev/null
 ferry_run inventory refresh --provider vc >/dev/null

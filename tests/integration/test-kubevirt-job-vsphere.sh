@@ -26,21 +26,7 @@ mkdir -p "$w"
   kube_provider cluster "" "    transfer: job"
 vcsim_maps vc cluster "{type: pod}" "{name: LocalDS_0}" \
   "{storageClass: fast, accessMode: ReadWriteMany, volumeMode: Block}"
-cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {name: from-vc, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: cluster, namespace: default}}
-  map: {network: {name: net, namespace: default}, storage: {name: storage, namespace: default}}
-  targetNamespace: $ns
-  skipGuestConversion: true
-  pvcNameTemplate: "{{.TargetVmName}}-d{{.DiskIndex}}"
-  vms:
-    - name: DC0_H0_VM0
-      targetName: vm0
-YAML
+vcsim_plan cluster "$ns"
 } > "$w/manifests.yaml"
 ferry apply -f "$w/manifests.yaml" >/dev/null
 ferry inventory refresh --provider vc >/dev/null

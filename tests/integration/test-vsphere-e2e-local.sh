@@ -19,21 +19,7 @@ mkdir -p "$w"
 
 { vcsim_manifests vc
 vcsim_host_maps vc
-cat <<YAML
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {name: from-vc, namespace: default}
-spec:
-  provider: {source: {name: vc, namespace: default}, destination: {name: host, namespace: default}}
-  map: {network: {name: net, namespace: default}, storage: {name: storage, namespace: default}}
-  targetNamespace: migrated
-  skipGuestConversion: true
-  pvcNameTemplate: "{{.TargetVmName}}-d{{.DiskIndex}}"
-  vms:
-    - name: DC0_H0_VM0
-      targetName: vm0
-YAML
+vcsim_plan host migrated
 } > "$w/manifests.yaml"
 ferry apply -f "$w/manifests.yaml" >/dev/null
 ferry inventory refresh --provider vc >/dev/null

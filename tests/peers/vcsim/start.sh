@@ -104,3 +104,24 @@ spec:
       destination: $5
 YAML
 }
+
+# vcsim_plan DEST TARGET_NAMESPACE: the Plan "from-vc" (cold, no guest
+# conversion) moving the simulator's DC0_H0_VM0 as vm0 from provider vc to
+# DEST with the maps above, after a "---".
+vcsim_plan () {
+  cat <<YAML
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {name: from-vc, namespace: default}
+spec:
+  provider: {source: {name: vc, namespace: default}, destination: {name: $1, namespace: default}}
+  map: {network: {name: net, namespace: default}, storage: {name: storage, namespace: default}}
+  targetNamespace: $2
+  skipGuestConversion: true
+  pvcNameTemplate: "{{.TargetVmName}}-d{{.DiskIndex}}"
+  vms:
+    - name: DC0_H0_VM0
+      targetName: vm0
+YAML
+}
