@@ -50,43 +50,23 @@ sink_prune (struct ferry_inventory_sink *sink)
   return ferry_internal_store_inv_prune (s->store, s->provider_uid, s->mark);
 }
 
-int
-ferry_inventory_refresh (struct ferry *f, const char *ns, const char *provider)
+/* The sink that writes a provider's inventory into the store. */
+static void
+sink_init (struct ferry_inventory_sink *sink, struct sink_state *state,
+           struct ferry *f, const struct ferry_instance *inst)
 {
-  struct ferry_instance *inst = ferry_internal_source_open (f, ns, provider);
-  if (!inst)
-    return -1;
-
-  struct sink_state state = { .store = f->store, .provider_uid = inst->uid };
-  struct ferry_inventory_sink sink = {
-    .struct_size = sizeof sink,
-    .opaque = &state,
+  *state = (struct sink_state) { .store = f->store, .provider_uid = inst->uid };
+  *sink = (struct ferry_inventory_sink) {
+    .struct_size = sizeof *sink,
+    .opaque = state,
     .put = sink_put,
     .remove = sink_remove,
     .prune = sink_prune,
   };
-  int r = -1;
-
-  if (ferry_internal_store_begin (f->store) == -1)
-    goto out;
-  state.mark = ferry_internal_store_inv_begin_sync (f->store, inst->uid);
-  if (state.mark < 0 || inst->provider->inventory (inst->handle, &sink) == -1) {
-    ferry_error_prefix ("inventory of provider %s/%s", ns, provider);
-    ferry_internal_store_rollback (f->store);
-    goto out;
-  }
-  if (ferry_internal_store_commit (f->store) == -1)
-    goto out;
-  ferry_log_object (FERRY_LOG_INFO, "provider", ns, provider,
-                    "inventory refreshed: %d entities", state.count);
-  r = state.count;
- out:
-  ferry_internal_instance_close (inst);
-  return r;
 }
 
-/* --- inventory watch (vSphere area): a full sync, then the provider's
- * incremental updates (watch), one store transaction per update set.
+/* One store transaction: a full sync (version NULL: the provider's whole
+ * inventory, then prune what it no longer has) or one watch update set.
  */
 static int
 sync_once (struct ferry *f, struct ferry_instance *inst,
@@ -110,6 +90,33 @@ sync_once (struct ferry *f, struct ferry_instance *inst,
   }
   return ferry_internal_store_commit (f->store);
 }
+
+int
+ferry_inventory_refresh (struct ferry *f, const char *ns, const char *provider)
+{
+  struct ferry_instance *inst = ferry_internal_source_open (f, ns, provider);
+  struct sink_state state;
+  struct ferry_inventory_sink sink;
+  int r = -1;
+
+  if (!inst)
+    return -1;
+  sink_init (&sink, &state, f, inst);
+  if (sync_once (f, inst, &sink, &state, NULL) == -1) {
+    ferry_error_prefix ("inventory of provider %s/%s", ns, provider);
+    goto out;
+  }
+  ferry_log_object (FERRY_LOG_INFO, "provider", ns, provider,
+                    "inventory refreshed: %d entities", state.count);
+  r = state.count;
+ out:
+  ferry_internal_instance_close (inst);
+  return r;
+}
+
+/* --- inventory watch (vSphere area): a full sync, then the provider's
+ * incremental updates (watch), one store transaction per update set.
+ */
 
 /* Watch polls that fail in a row before the watch gives up. */
 #define WATCH_MAX_FAILURES 10
@@ -144,14 +151,9 @@ ferry_inventory_watch (struct ferry *f, const char *ns, const char *provider,
                  inst->type);
     goto out;
   }
-  struct sink_state state = { .store = f->store, .provider_uid = inst->uid };
-  struct ferry_inventory_sink sink = {
-    .struct_size = sizeof sink,
-    .opaque = &state,
-    .put = sink_put,
-    .remove = sink_remove,
-    .prune = sink_prune,
-  };
+  struct sink_state state;
+  struct ferry_inventory_sink sink;
+  sink_init (&sink, &state, f, inst);
   if (sync_once (f, inst, &sink, &state, NULL) == -1) {
     ferry_error_prefix ("inventory of provider %s/%s", ns, provider);
     goto out;
