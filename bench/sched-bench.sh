@@ -41,6 +41,8 @@
 set -euo pipefail
 
 builddir=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+# null_maps: the null provider's maps, as the engine tests write them.
+. "$(cd "$(dirname "$0")/.." && pwd)/tests/integration/engine-null-manifests.sh"
 # The build tree's library and modules (its run wrapper), without malloc
 # perturbation (it would be counted as engine CPU).
 if [ -z "${FERRY_BUILDDIR:-}" ]; then
@@ -93,27 +95,8 @@ $([ "$dest" = null ] && printf '%s\n' "---" \
   "apiVersion: forklift.konveyor.io/v1beta1" "kind: Provider" \
   "metadata: {name: dst, namespace: b}" \
   "spec: {type: \"null\", url: \"null://\", secret: {name: src, namespace: b}}")
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: b}
-spec:
-  provider: {source: {name: src, namespace: b}, destination: {name: $dest_name, namespace: b}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
-    - source: {name: Storage Network}
-      destination: {type: ignored}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: b}
-spec:
-  provider: {source: {name: src, namespace: b}, destination: {name: $dest_name, namespace: b}}
-  map:
-    - source: {name: datastore1}
-      destination: {storageClass: local}
 YAML
+  null_maps b "$dest_name" >> "$file"
   python3 - "$np" "$vms" "$dest_name" >> "$file" <<'PY'
 import sys
 np, n, dest = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

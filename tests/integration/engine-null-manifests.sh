@@ -2,6 +2,35 @@
 # writes a null source provider "src" (VMS VMs of DISKS disks of SIZE bytes,
 # every disk read slowed by DELAY ms), its maps to the local destination
 # "host", and one plan per PLAN argument "NAME=vm,vm,..." (namespace t).
+# null_maps NS DEST: the NetworkMap "net" and StorageMap "storage" from the
+# null provider "src" (its "VM Network" to the pod network, "Storage
+# Network" ignored, "datastore1" to storageClass local) to DEST, in NS,
+# each after a "---".
+null_maps () {
+  cat <<YAML
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: NetworkMap
+metadata: {name: net, namespace: $1}
+spec:
+  provider: {source: {name: src, namespace: $1}, destination: {name: $2, namespace: $1}}
+  map:
+    - source: {name: VM Network}
+      destination: {type: pod}
+    - source: {name: Storage Network}
+      destination: {type: ignored}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: StorageMap
+metadata: {name: storage, namespace: $1}
+spec:
+  provider: {source: {name: src, namespace: $1}, destination: {name: $2, namespace: $1}}
+  map:
+    - source: {name: datastore1}
+      destination: {storageClass: local}
+YAML
+}
+
 engine_manifests () {
   file=$1 vms=$2 disks=$3 size=$4 delay=$5
   shift 5
@@ -19,27 +48,8 @@ spec:
   url: "null://"
   secret: {name: src, namespace: t}
   settings: {vms: "$vms", disksPerVm: "$disks", diskSize: "$size", readDelayMs: "$delay"}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {name: net, namespace: t}
-spec:
-  provider: {source: {name: src, namespace: t}, destination: {name: host, namespace: t}}
-  map:
-    - source: {name: VM Network}
-      destination: {type: pod}
-    - source: {name: Storage Network}
-      destination: {type: ignored}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {name: storage, namespace: t}
-spec:
-  provider: {source: {name: src, namespace: t}, destination: {name: host, namespace: t}}
-  map:
-    - source: {name: datastore1}
-      destination: {storageClass: local}
 YAML
+  null_maps t host >> "$file"
   for p in "$@"; do
     cat >> "$file" <<YAML
 ---
