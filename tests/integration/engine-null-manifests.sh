@@ -2,6 +2,16 @@
 # writes a null source provider "src" (VMS VMs of DISKS disks of SIZE bytes,
 # every disk read slowed by DELAY ms), its maps to the local destination
 # "host", and one plan per PLAN argument "NAME=vm,vm,..." (namespace t).
+# null_source NS NAME URL SECRET [SETTINGS]: a null Provider NAME in NS
+# (url URL, Secret SECRET of NS, spec.settings SETTINGS as flow YAML),
+# after a "---".
+null_source () {
+  printf -- '---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Provider\n'
+  printf 'metadata: {name: %s, namespace: %s}\nspec:\n  type: "null"\n' "$2" "$1"
+  printf '  url: %s\n  secret: {name: %s, namespace: %s}\n' "$3" "$4" "$1"
+  [ -z "${5:-}" ] || printf '  settings: %s\n' "$5"
+}
+
 # null_maps NS DEST: the NetworkMap "net" and StorageMap "storage" from the
 # null provider "src" (its "VM Network" to the pod network, "Storage
 # Network" ignored, "datastore1" to storageClass local) to DEST, in NS,

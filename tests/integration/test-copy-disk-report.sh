@@ -9,34 +9,16 @@
 # warning: the copy still succeeds, byte for byte.
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/peers/kube/kube-test.sh"
+. "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
 kube_start
 
 w="$FERRY_STATE_DIR/w"
 mkdir -p "$w"
 size=8388608
-cat > "$w/source.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: s, namespace: src}
-stringData: {user: u}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: slow, namespace: src}
-spec:
-  type: "null"
-  url: null://?vms=1&disks=1&size=$size
-  secret: {name: s, namespace: src}
-  settings: {readDelayMs: "700"}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: fast, namespace: src}
-spec:
-  type: "null"
-  url: null://?vms=1&disks=1&size=$size
-  secret: {name: s, namespace: src}
-YAML
+{ printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: src}\nstringData: {user: u}\n'
+  null_source src slow "null://?vms=1&disks=1&size=$size" s '{readDelayMs: "700"}'
+  null_source src fast "null://?vms=1&disks=1&size=$size" s
+} > "$w/source.yaml"
 python3 "$abs_top_srcdir/tests/integration/null-disk.py" 1 0 $size 0 "$w/ref.img"
 
 # Two Jobs (not labelled as ferry's, so the peer's Job stand-in leaves them

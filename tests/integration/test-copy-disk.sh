@@ -9,6 +9,7 @@
 # exit 1 (a partial output file it created is removed).
 . "$abs_top_srcdir/tests/functions.sh"
 . "$abs_top_srcdir/tests/ova-manifests.sh"
+. "$abs_top_srcdir/tests/integration/engine-null-manifests.sh"
 
 w="$(mktemp -d "${TMPDIR:-/tmp}/ferry-copy-disk-test.XXXXXX")"
 cleanup_dirs="$cleanup_dirs $w"
@@ -26,29 +27,11 @@ no_leftovers () {   # no_leftovers WHEN
 
 # ---- null provider ------------------------------------------------------
 size=3145728
-cat > "$w/null.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: synthetic, namespace: src}
-stringData: {user: nobody, password: not-a-real-one}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: synthetic, namespace: src}
-spec:
-  type: "null"
-  url: null://?vms=2&disks=2&size=$size
-  secret: {name: synthetic, namespace: src}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: flaky, namespace: src}
-spec:
-  type: "null"
-  url: null://?vms=1&disks=1&size=$size
-  secret: {name: synthetic, namespace: src}
-  settings: {failReadAt: "2097152"}
-YAML
+{ printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: synthetic, namespace: src}\n'
+  printf 'stringData: {user: nobody, password: not-a-real-one}\n'
+  null_source src synthetic "null://?vms=2&disks=2&size=$size" synthetic
+  null_source src flaky "null://?vms=1&disks=1&size=$size" synthetic '{failReadAt: "2097152"}'
+} > "$w/null.yaml"
 chmod 0600 "$w/null.yaml"
 
 out="$(ferry copy-disk --manifests "$w/null.yaml" --provider src/synthetic \
@@ -186,21 +169,9 @@ expect_in "$out" '"phase":"Failed"'
 [ ! -e "$w/flaky.img" ] || fail "the partial output of a failed copy was left"
 # SIGTERM (a deleted Job's pod) stops the copy: exit 1, the partial file
 # and the private state directory removed.
-cat > "$w/slow.yaml" <<YAML
-apiVersion: v1
-kind: Secret
-metadata: {name: s, namespace: src}
-stringData: {user: u}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {name: slow, namespace: src}
-spec:
-  type: "null"
-  url: null://?vms=1&disks=1&size=67108864
-  secret: {name: s, namespace: src}
-  settings: {readDelayMs: "500"}
-YAML
+{ printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: src}\nstringData: {user: u}\n'
+  null_source src slow "null://?vms=1&disks=1&size=67108864" s '{readDelayMs: "500"}'
+} > "$w/slow.yaml"
 # (not through the ferry function: $! must be ferry itself)
 ${FERRY_VALGRIND:-} "$abs_top_builddir/cli/ferry" copy-disk --manifests "$w/slow.yaml" \
   --provider src/slow --vm vm-1 --disk disk-0 \
