@@ -305,11 +305,9 @@ func (pc *pagingCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, 
 	return body
 }
 
-// collectClient reads every kind ferry's inventory reads, with the same
-// property paths, through ContainerViews and govmomi's property collector
-// into govmomi's typed objects (Forklift's technique), and prints the time.
-func collectClient(sdk, user, pass, caFile string) {
-	ctx := context.Background()
+// soapClient is a SOAP client of the SDK URL, verifying TLS with caFile
+// (none: not verified).
+func soapClient(sdk, caFile string) *soap.Client {
 	u, err := url.Parse(sdk)
 	if err != nil {
 		log.Fatalf("vcsim-ferry: %v", err)
@@ -320,7 +318,11 @@ func collectClient(sdk, user, pass, caFile string) {
 			log.Fatalf("vcsim-ferry: %v", err)
 		}
 	}
-	start := time.Now()
+	return sc
+}
+
+// login makes a vim25 client over sc and logs in (the caller logs out).
+func login(ctx context.Context, sc *soap.Client, user, pass string) *govmomi.Client {
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		log.Fatalf("vcsim-ferry: %v", err)
@@ -329,6 +331,18 @@ func collectClient(sdk, user, pass, caFile string) {
 	if err := c.Login(ctx, url.UserPassword(user, pass)); err != nil {
 		log.Fatalf("vcsim-ferry: login: %v", err)
 	}
+	return c
+}
+
+// collectClient reads every kind ferry's inventory reads, with the same
+// property paths, through ContainerViews and govmomi's property collector
+// into govmomi's typed objects (Forklift's technique), and prints the time.
+func collectClient(sdk, user, pass, caFile string) {
+	ctx := context.Background()
+	sc := soapClient(sdk, caFile)
+	start := time.Now()
+	c := login(ctx, sc, user, pass)
+	vc := c.Client
 	defer c.Logout(ctx)
 	m := view.NewManager(vc)
 	counts := map[string]int{}
@@ -540,24 +554,9 @@ func writeFlat(dsObj *simulator.Datastore, file string, capacity, data int64, se
 // object model), so the simulator reports it to property collectors.
 func changeClient(sdk, user, pass, caFile string, args []string) {
 	ctx := context.Background()
-	u, err := url.Parse(sdk)
-	if err != nil {
-		log.Fatalf("vcsim-ferry: %v", err)
-	}
-	sc := soap.NewClient(u, caFile == "")
-	if caFile != "" {
-		if err := sc.SetRootCAs(caFile); err != nil {
-			log.Fatalf("vcsim-ferry: %v", err)
-		}
-	}
-	vc, err := vim25.NewClient(ctx, sc)
-	if err != nil {
-		log.Fatalf("vcsim-ferry: %v", err)
-	}
-	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
-	if err := c.Login(ctx, url.UserPassword(user, pass)); err != nil {
-		log.Fatalf("vcsim-ferry: login: %v", err)
-	}
+	sc := soapClient(sdk, caFile)
+	c := login(ctx, sc, user, pass)
+	vc := c.Client
 	defer c.Logout(ctx)
 	if len(args) < 2 {
 		log.Fatalf("vcsim-ferry: -change wants OP and arguments")
