@@ -104,6 +104,17 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def tree(path):
+    """path and, for a directory, everything below it."""
+    if not os.path.isdir(path):
+        return [path]
+    found = []
+    for root, _dirs, files in os.walk(path):
+        found.append(root)
+        found += [os.path.join(root, f) for f in files]
+    return found
+
+
 class Stop(Exception):
     """The Job went away while we worked on it."""
 
@@ -293,13 +304,12 @@ class JobRunner:
             if cpath not in mounts and not os.path.exists(lpath):
                 open(lpath, "ab").close()    # a Block PVC: its "device"
             if fsgroup is not None:
-                for root, dirs, files in os.walk(lpath) if os.path.isdir(lpath) else [("", [], [lpath])]:
-                    for n in [root] * bool(root) + [os.path.join(root, f) for f in files]:
-                        os.chown(n, -1, fsgroup)
-                        if ro:
-                            os.chmod(n, 0o750 if os.path.isdir(n) else 0o440)
-                        else:
-                            os.chmod(n, os.stat(n).st_mode | (0o070 if os.path.isdir(n) else 0o060))
+                for n in tree(lpath):
+                    os.chown(n, -1, fsgroup)
+                    if ro:
+                        os.chmod(n, 0o750 if os.path.isdir(n) else 0o440)
+                    else:
+                        os.chmod(n, os.stat(n).st_mode | (0o070 if os.path.isdir(n) else 0o060))
             argv += ["-v", "%s:%s%s" % (lpath, cpath, ro)]
         os.chown(kc, uid, gid)
         ca = os.environ["KUBE_CA"]
