@@ -137,8 +137,6 @@ void kv_note_namespace (struct kv_handle *h, const char *ns);
 
 /* ---- owned.c: objects of one VM of one plan (labels plan, vmID) ------- */
 
-/* 1 when have carries want's plan and vmID labels, else 0. */
-int kv_ours (const json_t *have, const json_t *want);
 /* GET path (an object of want's name that exists already): 0 and *old
  * (caller's) when it is ours, else -1 with an error naming want's kind,
  * namespace and name and what to do.

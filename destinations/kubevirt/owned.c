@@ -19,8 +19,9 @@ label (const json_t *obj, const char *key)
   return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-int
-kv_ours (const json_t *have, const json_t *want)
+/* 1 when have carries want's plan and vmID labels, else 0. */
+static int
+ours (const json_t *have, const json_t *want)
 {
   static const char *const keys[] = { "plan", "vmID" };
 
@@ -42,7 +43,7 @@ kv_get_ours (struct kv_handle *h, const char *path, const json_t *want,
   ferry_clear_error ();
   if (kube_call (&h->k, "GET", path, NULL, old) == -1)
     return -1;
-  if (!kv_ours (*old, want)) {
+  if (!ours (*old, want)) {
     json_decref (*old);
     *old = NULL;
     ferry_error ("kubevirt: %s %s/%s already exists and was not created by this plan for this VM: remove it or rename the target (the plan's pvcNameTemplate)",
