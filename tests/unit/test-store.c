@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "test-common.h"
+#include "test-sqlite.h"
 
 #include "internal.h"
 #include "store.h"
@@ -85,36 +86,6 @@ insert (struct ferry_store *st, const char *kind, const char *ns,
   make_row (&row, kind, ns, name, n);
   assert_int_equal (ferry_internal_store_insert (st, &row), 0);
   ferry_internal_store_row_clear (&row);
-}
-
-/* Run SQL on a raw sqlite3 connection (the test's way to build old or
- * foreign databases).
- */
-static void
-raw_exec (const char *path, const char *sql)
-{
-  sqlite3 *db;
-  assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
-  if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    fail_msg ("raw sql failed: %s", sqlite3_errmsg (db));
-  sqlite3_close (db);
-  assert_int_equal (chmod (path, 0600), 0);
-}
-
-static int
-raw_count (const char *path, const char *sql)
-{
-  sqlite3 *db;
-  sqlite3_stmt *s;
-  int n;
-  assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL),
-                    SQLITE_OK);
-  assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal (sqlite3_step (s), SQLITE_ROW);
-  n = sqlite3_column_int (s, 0);
-  sqlite3_finalize (s);
-  sqlite3_close (db);
-  return n;
 }
 
 /* ---- open, modes, schema ---------------------------------------------- */
