@@ -29,20 +29,41 @@ ferry_internal_instance_close (struct ferry_instance *inst)
 /* The decrypted data of the Secret the Provider spec names, or NULL with
  * *err set to -1 on error (0 when the spec names no Secret).
  */
+bool
+ferry_internal_secret_ref (const json_t *spec, const char *obj_ns,
+                           const char **ns, const char **name)
+{
+  const json_t *ref = json_object_get (spec, "secret");
+
+  *name = json_string_value (json_object_get (ref, "name"));
+  *ns = json_string_value (json_object_get (ref, "namespace"));
+  if (!*ns || !**ns)
+    *ns = obj_ns;
+  return *name && **name;
+}
+
+bool
+ferry_internal_host_of (const struct ferry_store_row *row, const char *ns,
+                        const char *name)
+{
+  const json_t *prov = json_object_get (row->spec, "provider");
+  const char *pname = json_string_value (json_object_get (prov, "name"));
+  const char *pns = json_string_value (json_object_get (prov, "namespace"));
+
+  return pname && strcmp (pname, name) == 0
+    && strcmp (pns && *pns ? pns : row->ns, ns) == 0;
+}
+
 static json_t *
 load_secret (struct ferry *f, const char *pns, const char *pname,
              const json_t *spec, int *err)
 {
-  json_t *ref = json_object_get (spec, "secret");
-  const char *sname = json_string_value (json_object_get (ref, "name"));
-  const char *sns = json_string_value (json_object_get (ref, "namespace"));
+  const char *sname, *sns;
   struct ferry_store_row row = { 0 };
 
   *err = 0;
-  if (!sname || !*sname)
+  if (!ferry_internal_secret_ref (spec, pns, &sns, &sname))
     return NULL;
-  if (!sns || !*sns)
-    sns = pns;
   int r = ferry_internal_store_get (f->store, "Secret", sns, sname, &row);
   if (r <= 0) {
     if (r == 0)
@@ -71,16 +92,12 @@ static int
 add_host (void *opaque, const struct ferry_store_row *row)
 {
   struct host_list *l = opaque;
-  const json_t *prov = json_object_get (row->spec, "provider");
-  const char *pname = json_string_value (json_object_get (prov, "name"));
-  const char *pns = json_string_value (json_object_get (prov, "namespace"));
   const char *id = json_string_value (json_object_get (row->spec, "id"));
   const char *ip = json_string_value (json_object_get (row->spec, "ipAddress"));
   json_t *secret;
   int err;
 
-  if (!pname || strcmp (pname, l->name) != 0
-      || strcmp (pns && *pns ? pns : row->ns, l->ns) != 0 || !id || !ip)
+  if (!ferry_internal_host_of (row, l->ns, l->name) || !id || !ip)
     return 0;
   secret = load_secret (l->f, row->ns, row->name, row->spec, &err);
   if (err) {

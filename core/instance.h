@@ -4,6 +4,8 @@
 #ifndef FERRY_CORE_INSTANCE_H
 #define FERRY_CORE_INSTANCE_H
 
+#include <stdbool.h>
+
 #include "internal.h"
 
 struct ferry_instance {
@@ -30,6 +32,19 @@ struct ferry_instance *ferry_internal_destination_open (struct ferry *f,
                                                         const char *name);
 
 void ferry_internal_instance_close (struct ferry_instance *inst);
+
+/* The Secret an object's spec names (spec.secret {name, namespace}; the
+ * namespace defaults to obj_ns): true and *ns, *name (borrowed from spec
+ * or obj_ns), false when the spec names none.
+ */
+bool ferry_internal_secret_ref (const json_t *spec, const char *obj_ns,
+                                const char **ns, const char **name);
+
+/* vSphere area: true when the stored Host row belongs to Provider ns/name
+ * (spec.provider, its namespace defaulting to the Host's own).
+ */
+bool ferry_internal_host_of (const struct ferry_store_row *row,
+                             const char *ns, const char *name);
 
 /* The stored uid of Provider ns/name (caller frees), or NULL after an
  * error ("provider ns/name does not exist").  Implemented in inventory.c.

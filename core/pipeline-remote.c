@@ -74,15 +74,11 @@ static int
 add_secret_of (struct ferry *f, json_t *docs, json_t *seen,
                const char *obj_ns, const json_t *spec, const char *owner)
 {
-  const json_t *ref = json_object_get (spec, "secret");
-  const char *name = json_string_value (json_object_get (ref, "name"));
-  const char *ns = json_string_value (json_object_get (ref, "namespace"));
+  const char *name, *ns;
   CLEANUP_FREE char *key = NULL;
 
-  if (!name || !*name)
+  if (!ferry_internal_secret_ref (spec, obj_ns, &ns, &name))
     return 0;
-  if (!ns || !*ns)
-    ns = obj_ns;
   if (asprintf (&key, "%s/%s", ns, name) == -1) {
     ferry_error_errno (errno, "%s: secret %s/%s", owner, ns, name);
     return -1;
@@ -108,13 +104,9 @@ static int
 add_host (void *opaque, const struct ferry_store_row *row)
 {
   struct host_scan *h = opaque;
-  const json_t *prov = json_object_get (row->spec, "provider");
-  const char *pname = json_string_value (json_object_get (prov, "name"));
-  const char *pns = json_string_value (json_object_get (prov, "namespace"));
   CLEANUP_FREE char *owner = NULL;
 
-  if (!pname || strcmp (pname, h->name) != 0
-      || strcmp (pns && *pns ? pns : row->ns, h->ns) != 0)
+  if (!ferry_internal_host_of (row, h->ns, h->name))
     return 0;
   json_t *doc = object_manifest (row);
   if (!doc || asprintf (&owner, "host %s/%s", row->ns, row->name) == -1) {
